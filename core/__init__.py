@@ -1,0 +1,1 @@
+"""Shared kernel: settings, database, errors, crypto, audit, events, Japanese helpers."""

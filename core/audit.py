@@ -1,0 +1,316 @@
+"""Tamper-evident audit log: append-only, one SHA-256 hash chain per tenant.
+
+Each entry hashes its own content together with the previous entry's hash, so altering,
+deleting, inserting or reordering any row breaks the chain at that row. A chain can still be cut
+off at its newest end, or rewritten whole by someone with the database owner's rights, so the heads
+are also **anchored** outside the database: ``jichitai audit anchor`` appends an Ed25519-signed
+record of every tenant's head to a file, and ``jichitai audit verify --anchors FILE`` checks that
+each anchored entry is still there with the same hash (住民記録システム標準仕様書 J:1370 —
+access logs must be tamper-evident and cannot be deleted early).
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import hashlib
+import json
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from sqlalchemy import JSON, BigInteger, Integer, String, select
+from sqlalchemy.orm import Mapped, Session, mapped_column
+
+from core.db import Base, UTCDateTime, utcnow
+from core.scoping import TenantId, TenantScoped, each_tenant, require_context
+
+GENESIS_HASH = "0" * 64
+REQUEST_ID_KEY = "jichitai.request_id"  # session.info key set by the request dependency
+_LOCK_CLASS = 0x4A494348  # "JICH": advisory-lock namespace for the audit chain
+
+
+class AuditEntry(TenantScoped, Base):
+    __tablename__ = "audit_entries"
+
+    seq: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=False
+    )
+    occurred_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    actor_kind: Mapped[str] = mapped_column(String(16))  # staff / operator / api_token / system
+    actor_id: Mapped[str] = mapped_column(String(64))
+    acting_tenant_id: Mapped[int | None] = mapped_column(Integer)
+    action: Mapped[str] = mapped_column(String(64))
+    subject_type: Mapped[str | None] = mapped_column(String(64))
+    subject_id: Mapped[str | None] = mapped_column(String(64))
+    purpose: Mapped[str | None] = mapped_column(String(200))
+    request_id: Mapped[str | None] = mapped_column(String(64))
+    details: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    entry_hash: Mapped[str] = mapped_column(String(64))
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who did it: a staff member, an operator, an API token or the system itself."""
+
+    kind: str
+    id: str
+
+    @classmethod
+    def system(cls, name: str = "system") -> Actor:
+        return cls("system", name)
+
+
+def _content(e: AuditEntry) -> dict[str, Any]:
+    return {
+        "tenant_id": e.tenant_id,
+        "seq": e.seq,
+        "occurred_at": e.occurred_at.astimezone(dt.UTC).isoformat(timespec="microseconds"),
+        "actor_kind": e.actor_kind,
+        "actor_id": e.actor_id,
+        "acting_tenant_id": e.acting_tenant_id,
+        "action": e.action,
+        "subject_type": e.subject_type,
+        "subject_id": e.subject_id,
+        "purpose": e.purpose,
+        "request_id": e.request_id,
+        "details": e.details or {},
+    }
+
+
+def compute_hash(prev_hash: str, entry: AuditEntry) -> str:
+    canonical = json.dumps(
+        _content(entry), sort_keys=True, separators=(",", ":"), ensure_ascii=False
+    )
+    return hashlib.sha256(prev_hash.encode() + b"\n" + canonical.encode()).hexdigest()
+
+
+def _lock_chain(session: Session, tenant_id: int) -> None:
+    conn = session.connection()
+    # SQLite transactions begin IMMEDIATE (see core.db), which already serialises writers.
+    if conn.dialect.name == "postgresql":
+        conn.exec_driver_sql("SELECT pg_advisory_xact_lock(%s, %s)", (_LOCK_CLASS, tenant_id))
+
+
+def record(
+    session: Session,
+    *,
+    actor: Actor,
+    action: str,
+    subject_type: str | None = None,
+    subject_id: str | None = None,
+    purpose: str | None = None,
+    request_id: str | None = None,
+    details: dict[str, Any] | None = None,
+) -> AuditEntry:
+    """Append one entry to the current tenant's chain, in the caller's transaction."""
+    ctx = require_context(session)
+    if request_id is None:
+        request_id = session.info.get(REQUEST_ID_KEY)
+    _lock_chain(session, ctx.tenant_id)
+    last = session.execute(
+        select(AuditEntry.seq, AuditEntry.entry_hash).order_by(AuditEntry.seq.desc()).limit(1)
+    ).first()
+    entry = AuditEntry(
+        tenant_id=ctx.tenant_id,
+        seq=(last.seq + 1) if last else 1,
+        occurred_at=utcnow(),
+        actor_kind=actor.kind,
+        actor_id=actor.id,
+        acting_tenant_id=ctx.acting_tenant_id,
+        action=action,
+        subject_type=subject_type,
+        subject_id=subject_id,
+        purpose=purpose,
+        request_id=request_id,
+        details=details or {},
+        prev_hash=last.entry_hash if last else GENESIS_HASH,
+    )
+    entry.entry_hash = compute_hash(entry.prev_hash, entry)
+    session.add(entry)
+    session.flush()
+    return entry
+
+
+@dataclass(frozen=True)
+class ChainHead:
+    tenant_id: int
+    seq: int
+    hash: str
+
+
+@dataclass(frozen=True)
+class VerifyResult:
+    tenant_id: int
+    ok: bool
+    entries: int
+    broken_seq: int | None = None
+    reason: str | None = None
+
+
+def _entries(session: Session) -> Iterator[AuditEntry]:
+    stmt = select(AuditEntry).order_by(AuditEntry.seq).execution_options(yield_per=2000)
+    yield from session.scalars(stmt)
+
+
+def verify_current(session: Session, anchored: ChainHead | None = None) -> VerifyResult:
+    """Walk the current tenant's chain from its first entry; report the first broken one."""
+    tenant_id = int(require_context(session).tenant_id)
+    expected_seq, prev_hash, count = 1, GENESIS_HASH, 0
+    anchor_hash_seen = False
+    for e in _entries(session):
+        count += 1
+        if e.seq != expected_seq:
+            if e.seq > expected_seq:
+                return VerifyResult(
+                    tenant_id,
+                    False,
+                    count,
+                    expected_seq,
+                    f"記録 {expected_seq} が欠落しています（削除の疑い）。",
+                )
+            return VerifyResult(tenant_id, False, count, e.seq, f"記録 {e.seq} の順序が不正です。")
+        if e.prev_hash != prev_hash:
+            return VerifyResult(
+                tenant_id,
+                False,
+                count,
+                e.seq,
+                f"記録 {e.seq} の直前ハッシュが一致しません（挿入・入替えの疑い）。",
+            )
+        if compute_hash(prev_hash, e) != e.entry_hash:
+            return VerifyResult(
+                tenant_id,
+                False,
+                count,
+                e.seq,
+                f"記録 {e.seq} の内容がハッシュと一致しません（改ざんの疑い）。",
+            )
+        if anchored is not None and e.seq == anchored.seq:
+            if e.entry_hash != anchored.hash:
+                return VerifyResult(
+                    tenant_id,
+                    False,
+                    count,
+                    e.seq,
+                    f"記録 {e.seq} が外部に保管したハッシュと一致しません。",
+                )
+            anchor_hash_seen = True
+        prev_hash, expected_seq = e.entry_hash, expected_seq + 1
+    if anchored is not None and not anchor_hash_seen and anchored.seq > 0:
+        return VerifyResult(
+            tenant_id,
+            False,
+            count,
+            expected_seq,
+            f"記録 {expected_seq} 以降が欠落しています"
+            f"（外部保管の記録 {anchored.seq} まで存在するはずです）。",
+        )
+    return VerifyResult(tenant_id, True, count)
+
+
+def heads(session: Session, tenant_ids: Iterable[int]) -> list[ChainHead]:
+    out = []
+    for ctx in each_tenant(session, list(tenant_ids)):
+        last = session.execute(
+            select(AuditEntry.seq, AuditEntry.entry_hash).order_by(AuditEntry.seq.desc()).limit(1)
+        ).first()
+        out.append(
+            ChainHead(
+                int(ctx.tenant_id),
+                last.seq if last else 0,
+                last.entry_hash if last else GENESIS_HASH,
+            )
+        )
+    return out
+
+
+# --- Anchors: signed chain heads kept outside the database -------------------------------------
+
+
+def load_or_create_anchor_key(path: Path) -> Ed25519PrivateKey:
+    if path.exists():
+        key = serialization.load_pem_private_key(path.read_bytes(), password=None)
+        if not isinstance(key, Ed25519PrivateKey):
+            raise ValueError(f"{path} is not an Ed25519 private key")
+        return key
+    key = Ed25519PrivateKey.generate()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    path.chmod(0o600)
+    return key
+
+
+def _anchor_payload(created_at: str, hs: list[ChainHead]) -> bytes:
+    body = {"created_at": created_at, "heads": [h.__dict__ for h in hs]}
+    return json.dumps(body, sort_keys=True, separators=(",", ":")).encode()
+
+
+def write_anchor(path: Path, key: Ed25519PrivateKey, hs: list[ChainHead]) -> None:
+    """Append one signed line of chain heads to ``path`` (a file kept off the database host)."""
+    created_at = utcnow().isoformat()
+    sig = key.sign(_anchor_payload(created_at, hs))
+    line = {
+        "created_at": created_at,
+        "heads": [h.__dict__ for h in hs],
+        "signature": base64.b64encode(sig).decode(),
+    }
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("a") as fh:
+        fh.write(json.dumps(line, sort_keys=True) + "\n")
+
+
+def read_anchors(path: Path, public_key: Ed25519PublicKey) -> dict[int, ChainHead]:
+    """The newest anchored head per tenant; raises ValueError if any line's signature fails."""
+    latest: dict[int, ChainHead] = {}
+    for n, raw in enumerate(path.read_text().splitlines(), start=1):
+        if not raw.strip():
+            continue
+        line = json.loads(raw)
+        hs = [ChainHead(**h) for h in line["heads"]]
+        try:
+            public_key.verify(
+                base64.b64decode(line["signature"]), _anchor_payload(line["created_at"], hs)
+            )
+        except Exception as exc:
+            raise ValueError(
+                f"{path}:{n}: 署名が一致しません。外部保管の記録が改ざんされています。"
+            ) from exc
+        for h in hs:
+            latest[h.tenant_id] = h
+    return latest
+
+
+def verify_tenants(
+    session: Session, tenant_ids: list[int], anchors: dict[int, ChainHead] | None = None
+) -> list[VerifyResult]:
+    results = []
+    for ctx in each_tenant(session, tenant_ids):
+        results.append(verify_current(session, (anchors or {}).get(int(ctx.tenant_id))))
+    return results
+
+
+__all__ = [
+    "Actor",
+    "AuditEntry",
+    "ChainHead",
+    "TenantId",
+    "VerifyResult",
+    "heads",
+    "load_or_create_anchor_key",
+    "read_anchors",
+    "record",
+    "verify_current",
+    "verify_tenants",
+    "write_anchor",
+]

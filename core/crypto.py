@@ -1,0 +1,273 @@
+"""Envelope encryption and blind indexes for personal data (個人番号 and the like).
+
+* A **master key ring** (``JICHITAI_MASTER_KEY`` or a key file) holds 256-bit keys by id; one is
+  active. It never touches the database.
+* Each tenant has **data keys** (AES-256-GCM for encryption, HMAC-SHA256 for blind indexes), stored
+  in ``tenant_data_keys`` wrapped by the master key. A stolen database without the key ring reveals
+  nothing, and one tenant's key opens nothing of another's.
+* Ciphertexts carry the data key's id, so rotating data keys never breaks old rows; the
+  associated data binds each ciphertext to its tenant and field, so a value copied to another
+  tenant's row or another column does not decrypt.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import hashlib
+import hmac
+import json
+import os
+import struct
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from sqlalchemy import LargeBinary, String, select
+from sqlalchemy.orm import Mapped, Session, mapped_column
+
+from core.db import Base, UTCDateTime, utcnow
+from core.scoping import TenantScoped, require_context
+
+KEY_BYTES = 32
+_FORMAT_VERSION = 1
+PURPOSE_ENCRYPTION = "encryption"
+PURPOSE_BLIND_INDEX = "blind_index"
+
+
+class CryptoError(RuntimeError):
+    """A key is missing or a ciphertext does not open. Never carries the plaintext."""
+
+
+@dataclass
+class MasterKeyRing:
+    """Master keys by id. Only the active one wraps new data keys; all unwrap."""
+
+    keys: dict[str, bytes]
+    active_id: str
+    path: Path | None = None
+    from_env: bool = False
+
+    @classmethod
+    def from_env_value(cls, value: str) -> MasterKeyRing:
+        key = base64.b64decode(value)
+        if len(key) != KEY_BYTES:
+            raise CryptoError("JICHITAI_MASTER_KEY must be base64 of 32 bytes")
+        return cls(keys={"env": key}, active_id="env", from_env=True)
+
+    @classmethod
+    def load_file(cls, path: Path) -> MasterKeyRing:
+        data = json.loads(path.read_text())
+        keys = {kid: base64.b64decode(v) for kid, v in data["keys"].items()}
+        if data["active"] not in keys or any(len(k) != KEY_BYTES for k in keys.values()):
+            raise CryptoError(f"key ring {path} is malformed")
+        return cls(keys=keys, active_id=data["active"], path=path)
+
+    @classmethod
+    def create_file(cls, path: Path) -> MasterKeyRing:
+        ring = cls(keys={"m1": os.urandom(KEY_BYTES)}, active_id="m1", path=path)
+        ring.save()
+        return ring
+
+    def save(self) -> None:
+        if self.path is None:
+            raise CryptoError("this key ring comes from the environment and cannot be saved")
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = self.path.with_suffix(".tmp")
+        payload = {
+            "active": self.active_id,
+            "keys": {kid: base64.b64encode(k).decode() for kid, k in self.keys.items()},
+        }
+        # Written 0600 and renamed into place, so a crash never leaves half a key ring.
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as fh:
+            json.dump(payload, fh, indent=2)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, self.path)
+
+    def add_new_active(self) -> str:
+        n = 1 + max(int(k[1:]) for k in self.keys if k.startswith("m") and k[1:].isdigit())
+        kid = f"m{n}"
+        self.keys[kid] = os.urandom(KEY_BYTES)
+        self.active_id = kid
+        return kid
+
+    def wrap(self, data_key: bytes, aad: bytes) -> tuple[str, bytes]:
+        nonce = os.urandom(12)
+        return self.active_id, nonce + AESGCM(self.keys[self.active_id]).encrypt(
+            nonce, data_key, aad
+        )
+
+    def unwrap(self, key_id: str, blob: bytes, aad: bytes) -> bytes:
+        master = self.keys.get(key_id)
+        if master is None:
+            raise CryptoError(f"master key {key_id} is not in the key ring")
+        try:
+            return AESGCM(master).decrypt(blob[:12], blob[12:], aad)
+        except InvalidTag as exc:
+            raise CryptoError("a data key does not unwrap with the master key") from exc
+
+
+def load_key_ring(master_key: str, key_file: Path, *, create: bool = False) -> MasterKeyRing:
+    """The ring from ``JICHITAI_MASTER_KEY`` if set, else from the key file (created if asked)."""
+    if master_key:
+        return MasterKeyRing.from_env_value(master_key)
+    if key_file.exists():
+        return MasterKeyRing.load_file(key_file)
+    if create:
+        return MasterKeyRing.create_file(key_file)
+    raise CryptoError(f"no master key: set JICHITAI_MASTER_KEY or create {key_file}")
+
+
+class TenantDataKey(TenantScoped, Base):
+    __tablename__ = "tenant_data_keys"
+
+    key_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    purpose: Mapped[str] = mapped_column(String(16))
+    master_key_id: Mapped[str] = mapped_column(String(16))
+    wrapped_key: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    retired_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+
+
+def _wrap_aad(tenant_id: int, key_id: int, purpose: str) -> bytes:
+    return f"jichitai-dek:{tenant_id}:{key_id}:{purpose}".encode()
+
+
+@dataclass
+class EncryptedField:
+    """A column holding ciphertext, registered so key rotation can re-encrypt it."""
+
+    model: type[Base]
+    column: str
+    context: str
+
+
+ENCRYPTED_FIELDS: list[EncryptedField] = []
+
+
+def register_encrypted_field(model: type[Base], column: str, context: str) -> None:
+    ENCRYPTED_FIELDS.append(EncryptedField(model, column, context))
+
+
+@dataclass
+class TenantKeys:
+    """The current tenant's data keys, unwrapped on first use within one session."""
+
+    session: Session
+    ring: MasterKeyRing
+    _cache: dict[tuple[int, int], bytes] = field(default_factory=dict)
+
+    def _tenant(self) -> int:
+        return int(require_context(self.session).tenant_id)
+
+    def ensure(self) -> None:
+        """Create this tenant's encryption and blind-index keys if it has none."""
+        for purpose in (PURPOSE_ENCRYPTION, PURPOSE_BLIND_INDEX):
+            if self._active_row(purpose) is None:
+                self._create(purpose)
+
+    def _rows(self) -> list[TenantDataKey]:
+        return list(self.session.scalars(select(TenantDataKey).order_by(TenantDataKey.key_id)))
+
+    def _active_row(self, purpose: str) -> TenantDataKey | None:
+        rows = [r for r in self._rows() if r.purpose == purpose and r.retired_at is None]
+        return rows[-1] if rows else None
+
+    def _create(self, purpose: str) -> TenantDataKey:
+        tenant_id = self._tenant()
+        key_id = 1 + max((r.key_id for r in self._rows()), default=0)
+        master_id, wrapped = self.ring.wrap(
+            os.urandom(KEY_BYTES), _wrap_aad(tenant_id, key_id, purpose)
+        )
+        row = TenantDataKey(
+            key_id=key_id, purpose=purpose, master_key_id=master_id, wrapped_key=wrapped
+        )
+        self.session.add(row)
+        self.session.flush()
+        return row
+
+    def _key(self, row: TenantDataKey) -> bytes:
+        cache_key = (row.tenant_id, row.key_id)
+        if cache_key not in self._cache:
+            self._cache[cache_key] = self.ring.unwrap(
+                row.master_key_id,
+                row.wrapped_key,
+                _wrap_aad(row.tenant_id, row.key_id, row.purpose),
+            )
+        return self._cache[cache_key]
+
+    def _require_active(self, purpose: str) -> TenantDataKey:
+        row = self._active_row(purpose)
+        if row is None:
+            raise CryptoError(f"tenant {self._tenant()} has no {purpose} key")
+        return row
+
+    def encrypt(self, plaintext: str, *, context: str) -> bytes:
+        row = self._require_active(PURPOSE_ENCRYPTION)
+        nonce = os.urandom(12)
+        aad = f"{row.tenant_id}:{context}".encode()
+        ct = AESGCM(self._key(row)).encrypt(nonce, plaintext.encode(), aad)
+        return struct.pack(">BI", _FORMAT_VERSION, row.key_id) + nonce + ct
+
+    def decrypt(self, blob: bytes, *, context: str) -> str:
+        version, key_id = struct.unpack(">BI", blob[:5])
+        if version != _FORMAT_VERSION:
+            raise CryptoError("unknown ciphertext format")
+        row = self.session.get(TenantDataKey, (self._tenant(), key_id))
+        if row is None:
+            raise CryptoError("the data key of this ciphertext is not this tenant's")
+        aad = f"{row.tenant_id}:{context}".encode()
+        try:
+            return AESGCM(self._key(row)).decrypt(blob[5:17], blob[17:], aad).decode()
+        except InvalidTag as exc:
+            raise CryptoError("ciphertext does not open (tampered, or another tenant's)") from exc
+
+    def blind_index(self, value: str, *, context: str) -> str:
+        """Keyed HMAC of a normalised value: equality search without storing the value."""
+        row = self._require_active(PURPOSE_BLIND_INDEX)
+        mac = hmac.new(self._key(row), f"{context}\x00{value}".encode(), hashlib.sha256)
+        return mac.hexdigest()
+
+    def rewrap_all(self) -> int:
+        """Re-wrap every data key of this tenant with the ring's active master key."""
+        count = 0
+        for row in self._rows():
+            if row.master_key_id == self.ring.active_id:
+                continue
+            aad = _wrap_aad(row.tenant_id, row.key_id, row.purpose)
+            plain = self.ring.unwrap(row.master_key_id, row.wrapped_key, aad)
+            row.master_key_id, row.wrapped_key = self.ring.wrap(plain, aad)
+            count += 1
+        self.session.flush()
+        return count
+
+    def rotate_encryption_key(self, reencrypt: Callable[[TenantKeys], int] | None = None) -> int:
+        """Retire the active encryption key, create a new one, and re-encrypt registered fields."""
+        old = self._require_active(PURPOSE_ENCRYPTION)
+        new = self._create(PURPOSE_ENCRYPTION)
+        old.retired_at = utcnow()
+        self.session.flush()
+        assert new.key_id != old.key_id
+        return reencrypt(self) if reencrypt else 0
+
+
+def reencrypt_registered_fields(keys: TenantKeys) -> int:
+    """Re-encrypt every registered ciphertext column of the current tenant with the active key."""
+    count = 0
+    for f in ENCRYPTED_FIELDS:
+        for obj in keys.session.scalars(select(f.model)):
+            blob = getattr(obj, f.column)
+            if blob is None:
+                continue
+            setattr(
+                obj,
+                f.column,
+                keys.encrypt(keys.decrypt(blob, context=f.context), context=f.context),
+            )
+            count += 1
+    keys.session.flush()
+    return count

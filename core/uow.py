@@ -1,0 +1,72 @@
+"""Unit of work: the single owner of a request's or a batch's commit."""
+
+from __future__ import annotations
+
+from types import TracebackType
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from core.events import DomainEvent, EventBus, to_outbox
+from core.scoping import TenantContext, get_context, set_context
+
+_MAX_EVENT_ROUNDS = 20  # a handler chain longer than this is a wiring loop, not business
+
+
+class UnitOfWork:
+    """Holds one session; services flush, only :meth:`commit` commits.
+
+    Events published during the use case are handled in the same transaction on commit, and
+    every event lands in the outbox in that transaction too: either all of it happens or none.
+    """
+
+    def __init__(self, session_factory: sessionmaker[Session], bus: EventBus | None = None):
+        self._factory = session_factory
+        self.bus = bus or EventBus()
+        self.session: Session = session_factory()
+        self._events: list[DomainEvent] = []
+        self.committed = False
+
+    def __enter__(self) -> UnitOfWork:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if not self.committed:
+            self.session.rollback()
+        self.session.close()
+
+    @property
+    def tenant(self) -> TenantContext | None:
+        return get_context(self.session)
+
+    def set_tenant(self, ctx: TenantContext | None) -> None:
+        set_context(self.session, ctx)
+
+    def publish(self, event: DomainEvent) -> None:
+        self._events.append(event)
+
+    def _dispatch(self) -> None:
+        rounds = 0
+        while self._events:
+            rounds += 1
+            if rounds > _MAX_EVENT_ROUNDS:
+                raise RuntimeError("event handlers keep publishing events: a loop in the wiring")
+            batch, self._events = self._events, []
+            for event in batch:
+                for handler in self.bus.handlers_for(event):
+                    handler(event, self)
+                self.session.add(to_outbox(event))
+            self.session.flush()
+
+    def commit(self) -> None:
+        self._dispatch()
+        self.session.commit()
+        self.committed = True
+
+    def rollback(self) -> None:
+        self._events.clear()
+        self.session.rollback()

@@ -1,0 +1,269 @@
+"""The ``jichitai`` command: serve, migrate, manage tenants and staff, keys, audit, demo."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from core import audit
+from core.crypto import TenantKeys, load_key_ring, reencrypt_registered_fields
+from core.errors import DomainError
+from core.events import relay_outbox
+from core.migrate import upgrade as migrate_upgrade
+from core.scoping import TenantContext, TenantId, each_tenant, tenant_scope
+from core.settings import Settings, get_settings
+from core.uow import UnitOfWork
+from jichitai.state import AppState
+from tenancy import repository as repo
+from tenancy import service
+from tenancy.models import MunicipalityKind, MunicipalityStatus, Role
+
+app = typer.Typer(help="自治体クラウド基幹系 (jichitai-cloud) の管理コマンド", no_args_is_help=True)
+db_app = typer.Typer(help="データベース", no_args_is_help=True)
+tenant_app = typer.Typer(help="団体（テナント）", no_args_is_help=True)
+staff_app = typer.Typer(help="職員アカウント", no_args_is_help=True)
+keys_app = typer.Typer(help="暗号鍵", no_args_is_help=True)
+audit_app = typer.Typer(help="監査ログ", no_args_is_help=True)
+outbox_app = typer.Typer(help="アウトボックス", no_args_is_help=True)
+for sub, name in [(db_app, "db"), (tenant_app, "tenant"), (staff_app, "staff"),
+                  (keys_app, "keys"), (audit_app, "audit"), (outbox_app, "outbox")]:
+    app.add_typer(sub, name=name)
+
+console = Console()
+err = Console(stderr=True)
+SYSTEM = audit.Actor.system("cli")
+
+
+def _state(create_key: bool = False) -> AppState:
+    return AppState.from_settings(get_settings(), create_key=create_key)
+
+
+def _fail(message: str, code: int = 1) -> typer.Exit:
+    err.print(f"[red]エラー:[/red] {message}")
+    return typer.Exit(code)
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Apply every migration (as the owner) and grant the application role its rights."""
+    s = get_settings()
+    migrate_upgrade(s.effective_migration_url, s.db_app_role)
+    console.print("データベースを最新の版に更新しました。")
+
+
+@app.command()
+def serve(host: str = "127.0.0.1", port: int = 8000, workers: int = 1) -> None:
+    """Serve the web UI and the API."""
+    import uvicorn
+
+    uvicorn.run("jichitai.asgi:app", host=host, port=port, workers=workers, proxy_headers=False)
+
+
+@tenant_app.command("create")
+def tenant_create(
+    lg_code: str,
+    name: str,
+    prefecture: Annotated[str, typer.Option(help="都道府県名")],
+    kind: Annotated[MunicipalityKind, typer.Option(help="団体の種類")],
+) -> None:
+    """Register a municipality as a tenant."""
+    state = _state(create_key=True)
+    with UnitOfWork(state.session_factory) as uow:
+        try:
+            m = service.create_municipality(uow.session, state.ring, lg_code=lg_code, name=name,
+                                            prefecture=prefecture, kind=kind.value, actor=SYSTEM)
+        except DomainError as exc:
+            raise _fail(exc.message) from None
+        uow.commit()
+    console.print(f"{m.full_name}（{m.lg_code}）を登録しました。")
+
+
+@tenant_app.command("list")
+def tenant_list() -> None:
+    """List the tenants (no personal data)."""
+    state = _state()
+    with UnitOfWork(state.session_factory) as uow:
+        table = Table("団体コード", "団体名", "種類", "状態", "業務継続")
+        continuity = {c.municipality_id for c in repo.open_continuities(uow.session)}
+        for m in repo.municipalities(uow.session):
+            table.add_row(m.lg_code, m.full_name, m.kind,
+                          "稼働中" if m.status == MunicipalityStatus.ACTIVE else "停止中",
+                          "業務継続モード" if m.id in continuity else "")
+    console.print(table)
+
+
+@tenant_app.command("suspend")
+def tenant_suspend(lg_code: str, resume: bool = False) -> None:
+    """Suspend a tenant (or resume it with --resume)."""
+    state = _state()
+    status = MunicipalityStatus.ACTIVE if resume else MunicipalityStatus.SUSPENDED
+    with UnitOfWork(state.session_factory) as uow:
+        try:
+            m = service.set_status(uow.session, lg_code, status, SYSTEM)
+        except DomainError as exc:
+            raise _fail(exc.message) from None
+        uow.commit()
+    console.print(f"{m.full_name}を{'再開' if resume else '停止'}しました。")
+
+
+@staff_app.command("create")
+def staff_create(
+    lg_code: str,
+    login_id: str,
+    display_name: Annotated[str, typer.Option(help="氏名")],
+    role: Annotated[list[Role], typer.Option(help="役割（複数可）")],
+    password: Annotated[str, typer.Option(prompt=True, hide_input=True,
+                                          confirmation_prompt=True)],
+) -> None:
+    """Create a staff account in a tenant."""
+    state = _state()
+    with UnitOfWork(state.session_factory) as uow:
+        try:
+            m = service.require_municipality(uow.session, lg_code)
+            with tenant_scope(uow.session, TenantContext(TenantId(m.id))):
+                service.create_staff(uow.session, login_id=login_id, display_name=display_name,
+                                     password=password, roles=[r.value for r in role],
+                                     actor=SYSTEM)
+        except DomainError as exc:
+            raise _fail(exc.message) from None
+        uow.commit()
+    console.print(f"{m.name}に職員 {login_id} を作成しました。")
+
+
+@app.command()
+def demo(
+    migrate: Annotated[bool, typer.Option(help="先にデータベースを更新する")] = True,
+) -> None:
+    """Load the demo deployment: the Toyama group of nine members and their staff."""
+    from jichitai import demo as demo_data
+
+    s = get_settings()
+    if migrate:
+        migrate_upgrade(s.effective_migration_url, s.db_app_role)
+    state = _state(create_key=True)
+    with UnitOfWork(state.session_factory) as uow:
+        logins = demo_data.load(uow.session, state.ring)
+        uow.commit()
+    table = Table("団体コード", "団体", "ユーザーID", "役割", title="デモ用ログイン")
+    for login in logins:
+        if login.role in {"operator", Role.CLERK, Role.SUPERVISOR, Role.TENANT_ADMIN}:
+            table.add_row(login.lg_code or "（空欄）", login.municipality, login.login_id,
+                          login.role)
+    console.print(table)
+    console.print(f"パスワードはすべて [bold]{demo_data.DEMO_PASSWORD}[/bold] です。"
+                  "（役割ごとのユーザーIDは <団体>.<役割>、例: imizu.tax_officer）")
+
+
+@keys_app.command("rotate")
+def keys_rotate(
+    data_keys: Annotated[bool, typer.Option(help="各団体のデータ鍵も更新し、暗号文を再暗号化する")]
+    = False,
+) -> None:
+    """Rotate the master key (re-wrapping every data key); optionally rotate data keys too."""
+    s: Settings = get_settings()
+    if s.master_key:
+        raise _fail("JICHITAI_MASTER_KEY で鍵を与えている場合は鍵ファイルに移行してから更新してください。")
+    ring = load_key_ring("", s.key_ring_path)
+    old_ids = set(ring.keys)
+    new_id = ring.add_new_active()
+    ring.save()  # the new key must be on disk before any data key is wrapped with it
+    state = _state()
+    state.ring = ring
+    rewrapped = reencrypted = 0
+    with UnitOfWork(state.session_factory) as uow:
+        ids = [m.id for m in repo.municipalities(uow.session)]
+        for _ctx in each_tenant(uow.session, ids):
+            keys = TenantKeys(uow.session, ring)
+            if data_keys:
+                reencrypted += keys.rotate_encryption_key(reencrypt_registered_fields)
+            rewrapped += keys.rewrap_all()
+            audit.record(uow.session, actor=SYSTEM, action="keys.rotated",
+                         details={"master_key_id": new_id, "data_keys": data_keys})
+        uow.commit()
+    for kid in old_ids:  # every data key is wrapped with the new key now
+        ring.keys.pop(kid)
+    ring.save()
+    console.print(f"マスター鍵を {new_id} に更新しました（データ鍵 {rewrapped} 件を再ラップ、"
+                  f"暗号文 {reencrypted} 件を再暗号化）。")
+
+
+def _tenant_ids(uow: UnitOfWork, lg_code: str | None) -> list[int]:
+    if lg_code:
+        return [service.require_municipality(uow.session, lg_code).id]
+    return [m.id for m in repo.municipalities(uow.session)]
+
+
+@audit_app.command("verify")
+def audit_verify(
+    tenant: Annotated[str | None, typer.Option(help="団体コード（省略時は全団体）")] = None,
+    anchors: Annotated[Path | None, typer.Option(help="外部保管したチェーン先頭のファイル")] = None,
+) -> None:
+    """Verify every tenant's audit hash chain (and the anchored heads); non-zero if broken."""
+    state = _state()
+    anchor_path = anchors or (state.settings.var_dir / "audit-anchors.jsonl")
+    with UnitOfWork(state.session_factory) as uow:
+        try:
+            ids = _tenant_ids(uow, tenant)
+        except DomainError as exc:
+            raise _fail(exc.message) from None
+        anchored = None
+        if anchor_path.exists():
+            key = audit.load_or_create_anchor_key(state.settings.anchor_key_path)
+            try:
+                anchored = audit.read_anchors(anchor_path, key.public_key())
+            except ValueError as exc:
+                raise _fail(str(exc), 2) from None
+        elif anchors is not None:
+            raise _fail(f"{anchors} がありません。", 2)
+        results = audit.verify_tenants(uow.session, ids, anchored)
+        codes = {m.id: m.lg_code for m in repo.municipalities(uow.session)}
+    broken = [r for r in results if not r.ok]
+    for r in results:
+        if r.ok:
+            console.print(f"{codes[r.tenant_id]}: 正常（{r.entries} 件）")
+        else:
+            err.print(f"[red]{codes[r.tenant_id]}: 改ざんを検出しました[/red] "
+                      f"最初の不整合: 記録 {r.broken_seq} — {r.reason}")
+    if broken:
+        raise typer.Exit(1)
+
+
+@audit_app.command("anchor")
+def audit_anchor(
+    out: Annotated[Path | None, typer.Option(help="追記先（既定: var/audit-anchors.jsonl）")] = None,
+) -> None:
+    """Append the signed chain heads of every tenant to a file kept outside the database."""
+    state = _state()
+    path = out or (state.settings.var_dir / "audit-anchors.jsonl")
+    key = audit.load_or_create_anchor_key(state.settings.anchor_key_path)
+    with UnitOfWork(state.session_factory) as uow:
+        hs = audit.heads(uow.session, _tenant_ids(uow, None))
+    audit.write_anchor(path, key, hs)
+    console.print(f"{len(hs)} 団体のチェーン先頭を {path} に記録しました。")
+
+
+@outbox_app.command("relay")
+def outbox_relay() -> None:
+    """Deliver pending outbox messages (to standard output until a broker is configured)."""
+    state = _state()
+
+    def sink(msg: object) -> None:
+        console.print_json(data={"id": str(getattr(msg, "id", "")),
+                                 "event": getattr(msg, "event_name", "")})
+
+    with UnitOfWork(state.session_factory) as uow:
+        n = relay_outbox(uow.session, [m.id for m in repo.municipalities(uow.session)], sink)
+        uow.commit()
+    console.print(f"{n} 件を配信しました。")
+
+
+def main() -> None:
+    try:
+        app()
+    except KeyboardInterrupt:
+        sys.exit(130)

@@ -1,0 +1,86 @@
+"""Demo data: the Toyama group of nine members, their agreement, and staff of every role.
+
+``jichitai demo --residents N`` is the one generator of synthetic data that tests and benchmarks
+use; residents are added by the resident-records package once it exists.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from sqlalchemy.orm import Session
+
+from core import audit
+from core.crypto import MasterKeyRing
+from core.scoping import TenantContext, TenantId, tenant_scope
+from tenancy import repository as repo
+from tenancy import service
+from tenancy.models import Municipality, Role
+
+GROUP_NAME = "富山県情報システム共同利用推進協議会"
+AGREEMENT_NAME = "富山県情報システム共同利用推進協議会 災害時相互支援協定"
+PREFECTURE = "富山県"
+# (lg_code, name, kind, login prefix)
+MEMBERS: list[tuple[str, str, str, str]] = [
+    ("162116", "射水市", "市", "imizu"),
+    ("162060", "滑川市", "市", "namerikawa"),
+    ("163422", "入善町", "町", "nyuzen"),
+    ("163228", "上市町", "町", "kamiichi"),
+    ("163431", "朝日町", "町", "asahi"),
+    ("163210", "舟橋村", "村", "funahashi"),
+    ("162078", "黒部市", "市", "kurobe"),
+    ("162043", "魚津市", "市", "uozu"),
+    ("163236", "立山町", "町", "tateyama"),
+]
+DEMO_PASSWORD = "demo-password-2026"  # noqa: S105 (published demo credential, demo data only)
+OPERATOR_LOGIN = "operator"
+ROLE_NAMES_JA = {
+    Role.CLERK: "窓口 太郎",
+    Role.SUPERVISOR: "責任 花子",
+    Role.TAX_OFFICER: "税務 一郎",
+    Role.NHI_OFFICER: "国保 次郎",
+    Role.PENSION_OFFICER: "年金 三郎",
+    Role.WELFARE_OFFICER: "福祉 四郎",
+    Role.TENANT_ADMIN: "管理 五郎",
+}
+
+
+@dataclass(frozen=True)
+class DemoLogin:
+    lg_code: str
+    municipality: str
+    login_id: str
+    role: str
+
+
+def login_id(prefix: str, role: Role) -> str:
+    return f"{prefix}.{role.value}"
+
+
+def load(session: Session, ring: MasterKeyRing, *, start: dt.date | None = None) -> list[DemoLogin]:
+    """Create (or complete) the demo deployment; running it twice changes nothing."""
+    start = start or dt.date(2019, 4, 1)
+    actor = audit.Actor.system("demo")
+    if repo.operator_by_login(session, OPERATOR_LOGIN) is None:
+        service.create_operator(session, OPERATOR_LOGIN, "運用 管理者", DEMO_PASSWORD)
+    group = service.ensure_group(session, GROUP_NAME)
+    members: list[Municipality] = []
+    logins = [DemoLogin("", "データセンター", OPERATOR_LOGIN, "operator")]
+    for code, name, kind, prefix in MEMBERS:
+        m = repo.municipality_by_code(session, code) or service.create_municipality(
+            session, ring, lg_code=code, name=name, prefecture=PREFECTURE, kind=kind, actor=actor
+        )
+        service.add_group_member(session, group, m, start)
+        members.append(m)
+        with tenant_scope(session, TenantContext(TenantId(m.id))):
+            for role in Role:
+                lid = login_id(prefix, role)
+                if repo.staff_by_login(session, lid) is None:
+                    service.create_staff(session, login_id=lid,
+                                         display_name=f"{ROLE_NAMES_JA[role]}（{name}）",
+                                         password=DEMO_PASSWORD, roles=[role.value], actor=actor)
+                logins.append(DemoLogin(code, name, lid, role.value))
+    if not repo.agreement_partners(session, members[0].id):
+        service.conclude_agreement(session, group, AGREEMENT_NAME, members, start)
+    return logins

@@ -1,0 +1,1 @@
+"""Alembic revisions: one linear history, run as the database owner."""

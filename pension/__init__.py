@@ -1,0 +1,1 @@
+"""Planned package: see docs/architecture.md."""

@@ -1,0 +1,1 @@
+"""Municipalities (tenants), groups, mutual aid, tenant parameters, staff and their access."""
