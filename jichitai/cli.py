@@ -30,8 +30,14 @@ staff_app = typer.Typer(help="職員アカウント", no_args_is_help=True)
 keys_app = typer.Typer(help="暗号鍵", no_args_is_help=True)
 audit_app = typer.Typer(help="監査ログ", no_args_is_help=True)
 outbox_app = typer.Typer(help="アウトボックス", no_args_is_help=True)
-for sub, name in [(db_app, "db"), (tenant_app, "tenant"), (staff_app, "staff"),
-                  (keys_app, "keys"), (audit_app, "audit"), (outbox_app, "outbox")]:
+for sub, name in [
+    (db_app, "db"),
+    (tenant_app, "tenant"),
+    (staff_app, "staff"),
+    (keys_app, "keys"),
+    (audit_app, "audit"),
+    (outbox_app, "outbox"),
+]:
     app.add_typer(sub, name=name)
 
 console = Console()
@@ -75,8 +81,15 @@ def tenant_create(
     state = _state(create_key=True)
     with UnitOfWork(state.session_factory) as uow:
         try:
-            m = service.create_municipality(uow.session, state.ring, lg_code=lg_code, name=name,
-                                            prefecture=prefecture, kind=kind.value, actor=SYSTEM)
+            m = service.create_municipality(
+                uow.session,
+                state.ring,
+                lg_code=lg_code,
+                name=name,
+                prefecture=prefecture,
+                kind=kind.value,
+                actor=SYSTEM,
+            )
         except DomainError as exc:
             raise _fail(exc.message) from None
         uow.commit()
@@ -91,9 +104,13 @@ def tenant_list() -> None:
         table = Table("団体コード", "団体名", "種類", "状態", "業務継続")
         continuity = {c.municipality_id for c in repo.open_continuities(uow.session)}
         for m in repo.municipalities(uow.session):
-            table.add_row(m.lg_code, m.full_name, m.kind,
-                          "稼働中" if m.status == MunicipalityStatus.ACTIVE else "停止中",
-                          "業務継続モード" if m.id in continuity else "")
+            table.add_row(
+                m.lg_code,
+                m.full_name,
+                m.kind,
+                "稼働中" if m.status == MunicipalityStatus.ACTIVE else "停止中",
+                "業務継続モード" if m.id in continuity else "",
+            )
     console.print(table)
 
 
@@ -117,8 +134,7 @@ def staff_create(
     login_id: str,
     display_name: Annotated[str, typer.Option(help="氏名")],
     role: Annotated[list[Role], typer.Option(help="役割（複数可）")],
-    password: Annotated[str, typer.Option(prompt=True, hide_input=True,
-                                          confirmation_prompt=True)],
+    password: Annotated[str, typer.Option(prompt=True, hide_input=True, confirmation_prompt=True)],
 ) -> None:
     """Create a staff account in a tenant."""
     state = _state()
@@ -126,9 +142,14 @@ def staff_create(
         try:
             m = service.require_municipality(uow.session, lg_code)
             with tenant_scope(uow.session, TenantContext(TenantId(m.id))):
-                service.create_staff(uow.session, login_id=login_id, display_name=display_name,
-                                     password=password, roles=[r.value for r in role],
-                                     actor=SYSTEM)
+                service.create_staff(
+                    uow.session,
+                    login_id=login_id,
+                    display_name=display_name,
+                    password=password,
+                    roles=[r.value for r in role],
+                    actor=SYSTEM,
+                )
         except DomainError as exc:
             raise _fail(exc.message) from None
         uow.commit()
@@ -152,22 +173,28 @@ def demo(
     table = Table("団体コード", "団体", "ユーザーID", "役割", title="デモ用ログイン")
     for login in logins:
         if login.role in {"operator", Role.CLERK, Role.SUPERVISOR, Role.TENANT_ADMIN}:
-            table.add_row(login.lg_code or "（空欄）", login.municipality, login.login_id,
-                          login.role)
+            table.add_row(
+                login.lg_code or "（空欄）", login.municipality, login.login_id, login.role
+            )
     console.print(table)
-    console.print(f"パスワードはすべて [bold]{demo_data.DEMO_PASSWORD}[/bold] です。"
-                  "（役割ごとのユーザーIDは <団体>.<役割>、例: imizu.tax_officer）")
+    console.print(
+        f"パスワードはすべて [bold]{demo_data.DEMO_PASSWORD}[/bold] です。"
+        "（役割ごとのユーザーIDは <団体>.<役割>、例: imizu.tax_officer）"
+    )
 
 
 @keys_app.command("rotate")
 def keys_rotate(
-    data_keys: Annotated[bool, typer.Option(help="各団体のデータ鍵も更新し、暗号文を再暗号化する")]
-    = False,
+    data_keys: Annotated[
+        bool, typer.Option(help="各団体のデータ鍵も更新し、暗号文を再暗号化する")
+    ] = False,
 ) -> None:
     """Rotate the master key (re-wrapping every data key); optionally rotate data keys too."""
     s: Settings = get_settings()
     if s.master_key:
-        raise _fail("JICHITAI_MASTER_KEY で鍵を与えている場合は鍵ファイルに移行してから更新してください。")
+        raise _fail(
+            "JICHITAI_MASTER_KEY で鍵を与えている場合は鍵ファイルに移行してから更新してください。"
+        )
     ring = load_key_ring("", s.key_ring_path)
     old_ids = set(ring.keys)
     new_id = ring.add_new_active()
@@ -182,14 +209,20 @@ def keys_rotate(
             if data_keys:
                 reencrypted += keys.rotate_encryption_key(reencrypt_registered_fields)
             rewrapped += keys.rewrap_all()
-            audit.record(uow.session, actor=SYSTEM, action="keys.rotated",
-                         details={"master_key_id": new_id, "data_keys": data_keys})
+            audit.record(
+                uow.session,
+                actor=SYSTEM,
+                action="keys.rotated",
+                details={"master_key_id": new_id, "data_keys": data_keys},
+            )
         uow.commit()
     for kid in old_ids:  # every data key is wrapped with the new key now
         ring.keys.pop(kid)
     ring.save()
-    console.print(f"マスター鍵を {new_id} に更新しました（データ鍵 {rewrapped} 件を再ラップ、"
-                  f"暗号文 {reencrypted} 件を再暗号化）。")
+    console.print(
+        f"マスター鍵を {new_id} に更新しました（データ鍵 {rewrapped} 件を再ラップ、"
+        f"暗号文 {reencrypted} 件を再暗号化）。"
+    )
 
 
 def _tenant_ids(uow: UnitOfWork, lg_code: str | None) -> list[int]:
@@ -227,15 +260,19 @@ def audit_verify(
         if r.ok:
             console.print(f"{codes[r.tenant_id]}: 正常（{r.entries} 件）")
         else:
-            err.print(f"[red]{codes[r.tenant_id]}: 改ざんを検出しました[/red] "
-                      f"最初の不整合: 記録 {r.broken_seq} — {r.reason}")
+            err.print(
+                f"[red]{codes[r.tenant_id]}: 改ざんを検出しました[/red] "
+                f"最初の不整合: 記録 {r.broken_seq} — {r.reason}"
+            )
     if broken:
         raise typer.Exit(1)
 
 
 @audit_app.command("anchor")
 def audit_anchor(
-    out: Annotated[Path | None, typer.Option(help="追記先（既定: var/audit-anchors.jsonl）")] = None,
+    out: Annotated[
+        Path | None, typer.Option(help="追記先（既定: var/audit-anchors.jsonl）")
+    ] = None,
 ) -> None:
     """Append the signed chain heads of every tenant to a file kept outside the database."""
     state = _state()
@@ -253,8 +290,9 @@ def outbox_relay() -> None:
     state = _state()
 
     def sink(msg: object) -> None:
-        console.print_json(data={"id": str(getattr(msg, "id", "")),
-                                 "event": getattr(msg, "event_name", "")})
+        console.print_json(
+            data={"id": str(getattr(msg, "id", "")), "event": getattr(msg, "event_name", "")}
+        )
 
     with UnitOfWork(state.session_factory) as uow:
         n = relay_outbox(uow.session, [m.id for m in repo.municipalities(uow.session)], sink)

@@ -77,9 +77,14 @@ def load(session: Session, ring: MasterKeyRing, *, start: dt.date | None = None)
             for role in Role:
                 lid = login_id(prefix, role)
                 if repo.staff_by_login(session, lid) is None:
-                    service.create_staff(session, login_id=lid,
-                                         display_name=f"{ROLE_NAMES_JA[role]}（{name}）",
-                                         password=DEMO_PASSWORD, roles=[role.value], actor=actor)
+                    service.create_staff(
+                        session,
+                        login_id=lid,
+                        display_name=f"{ROLE_NAMES_JA[role]}（{name}）",
+                        password=DEMO_PASSWORD,
+                        roles=[role.value],
+                        actor=actor,
+                    )
                 logins.append(DemoLogin(code, name, lid, role.value))
     if not repo.agreement_partners(session, members[0].id):
         service.conclude_agreement(session, group, AGREEMENT_NAME, members, start)

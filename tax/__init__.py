@@ -1,1 +1,0 @@
-"""Planned package: see docs/architecture.md."""

@@ -1,0 +1,86 @@
+"""Helpers shared by the tests: demo logins, API tokens, fresh tenants."""
+
+from __future__ import annotations
+
+import re
+import uuid
+
+from fastapi.testclient import TestClient
+
+from core import audit
+from core.japanese.checkdigits import lg_code_check_digit
+from core.scoping import TenantContext, TenantId, tenant_scope
+from core.uow import UnitOfWork
+from jichitai import demo as demo_data
+from jichitai.state import AppState
+from tenancy import repository as repo
+from tenancy import service
+from tenancy.auth import issue_token
+
+IMIZU, NAMERIKAWA = "162116", "162060"
+_PREFIX = {code: prefix for code, _n, _k, prefix in demo_data.MEMBERS}
+
+
+def staff_login_id(lg_code: str, role: str) -> str:
+    return f"{_PREFIX[lg_code]}.{role}"
+
+
+def web_login(client: TestClient, lg_code: str, role: str) -> str:
+    """Log a demo staff member in through the real login form; returns the CSRF token."""
+    page = client.get("/login")
+    csrf = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
+    assert csrf is not None
+    login_id = "operator" if role == "operator" else staff_login_id(lg_code, role)
+    response = client.post(
+        "/login",
+        data={
+            "lg_code": "" if role == "operator" else lg_code,
+            "login_id": login_id,
+            "password": demo_data.DEMO_PASSWORD,
+            "csrf_token": csrf.group(1),
+        },
+        follow_redirects=False,
+    )
+    assert response.status_code == 303, response.text
+    home = client.get("/" if role != "operator" else "/operator/tenants")
+    token = re.search(r'name="csrf_token" value="([^"]+)"', home.text)
+    assert token is not None
+    return token.group(1)
+
+
+def bearer(state: AppState, lg_code: str, role: str) -> dict[str, str]:
+    """An API token of ``lg_code`` with ``role``, as an Authorization header."""
+    with UnitOfWork(state.session_factory) as uow:
+        m = service.require_municipality(uow.session, lg_code)
+        with tenant_scope(uow.session, TenantContext(TenantId(m.id))):
+            _tok, plain = issue_token(
+                uow.session, m, name=f"test-{role}", role=role, created_by="tests"
+            )
+        uow.commit()
+    return {"Authorization": f"Bearer {plain}"}
+
+
+def operator_headers(client: TestClient) -> dict[str, str]:
+    csrf = web_login(client, "", "operator")
+    return {"X-CSRF-Token": csrf}
+
+
+def new_tenant(state: AppState, name: str = "試験村") -> int:
+    """Create a brand-new tenant (its own audit chain) and return its id."""
+    with UnitOfWork(state.session_factory) as uow:
+        for _ in range(200):
+            body = f"4{uuid.uuid4().int % 10000:04d}"
+            code = body + str(lg_code_check_digit(body))
+            if repo.municipality_by_code(uow.session, code) is None:
+                break
+        m = service.create_municipality(
+            uow.session,
+            state.ring,
+            lg_code=code,
+            name=name,
+            prefecture="沖縄県",
+            kind="村",
+            actor=audit.Actor.system("tests"),
+        )
+        uow.commit()
+        return m.id
