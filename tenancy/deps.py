@@ -41,9 +41,20 @@ def _uow(request: Request) -> Iterator[UnitOfWork]:
 UoW = Annotated[UnitOfWork, Depends(_uow, scope="function")]
 
 
+def session_principal(request: Request, uow: UnitOfWork) -> Principal:
+    """The principal of the session cookie (401 if absent, ended or idle). No CSRF check:
+    HTML forms check their own hidden field; API calls go through :func:`authenticate`."""
+    raw = request.cookies.get(SESSION_COOKIE)
+    if not raw:
+        raise Unauthenticated()
+    idle = dt.timedelta(minutes=app_state(request).settings.session_idle_minutes)
+    principal = resolve_web_session(uow.session, raw, idle)
+    request.state.principal = principal
+    return principal
+
+
 def authenticate(request: Request, uow: UoW) -> Principal:
     """401 unless the request carries a valid bearer token or session cookie."""
-    state = app_state(request)
     header = request.headers.get("authorization")
     if header is not None:
         scheme, _, credentials = header.partition(" ")
@@ -52,19 +63,15 @@ def authenticate(request: Request, uow: UoW) -> Principal:
                 "Authorization ヘッダーの形式が正しくありません。", code="malformed_token"
             )
         principal = resolve_token(uow.session, credentials.strip())
-    else:
-        raw = request.cookies.get(SESSION_COOKIE)
-        if not raw:
-            raise Unauthenticated()
-        idle = dt.timedelta(minutes=state.settings.session_idle_minutes)
-        principal = resolve_web_session(uow.session, raw, idle)
-        if request.method in _UNSAFE:
-            sent = request.headers.get(CSRF_HEADER) or ""
-            if not (principal.csrf_token and secrets_equal(sent, principal.csrf_token)):
-                raise Forbidden(
-                    "画面の有効期限が切れました。もう一度操作してください。", code="csrf_failed"
-                )
-    request.state.principal = principal
+        request.state.principal = principal
+        return principal
+    principal = session_principal(request, uow)
+    if request.method in _UNSAFE:
+        sent = request.headers.get(CSRF_HEADER) or ""
+        if not (principal.csrf_token and secrets_equal(sent, principal.csrf_token)):
+            raise Forbidden(
+                "画面の有効期限が切れました。もう一度操作してください。", code="csrf_failed"
+            )
     return principal
 
 

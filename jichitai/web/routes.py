@@ -21,7 +21,7 @@ from tenancy.auth import (
     login_staff,
     start_web_session,
 )
-from tenancy.deps import SESSION_COOKIE, UoW, app_state, authenticate
+from tenancy.deps import SESSION_COOKIE, UoW, app_state, session_principal
 from tenancy.models import ROLE_LABELS
 
 TEMPLATES = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
@@ -32,7 +32,7 @@ router = APIRouter(include_in_schema=False)
 
 def _principal_or_none(request: Request, uow: UoW) -> Principal | None:
     try:
-        return authenticate(request, uow) if request.cookies.get(SESSION_COOKIE) else None
+        return session_principal(request, uow) if request.cookies.get(SESSION_COOKIE) else None
     except Unauthenticated:
         return None
 
