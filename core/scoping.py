@@ -19,10 +19,12 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any, NewType
 
 from sqlalchemy import ForeignKey, event
 from sqlalchemy.engine import Connection
+from sqlalchemy.sql.util import find_tables
 from sqlalchemy.orm import (
     Mapped,
     ORMExecuteState,
@@ -140,11 +142,33 @@ def _set_rls_on_begin(session: Session, _tx: SessionTransaction, conn: Connectio
     _apply_rls(conn, get_context(session))
 
 
+def _touches_tenant_tables(state: ORMExecuteState) -> bool:
+    if any(is_tenant_scoped(m.class_) for m in state.all_mappers):
+        return True
+    # ``all_mappers`` lists only the entities a statement returns; ``select(func.count())
+    # .select_from(Staff)`` returns none, so look at every table the statement reads as well.
+    scoped = _tenant_tables()
+    return any(t in scoped for t in find_tables(state.statement, include_joins=True,
+                                                 include_aliases=True, include_crud=True))
+
+
+def _tenant_tables() -> frozenset[Any]:
+    from core.db import Base
+
+    mappers = Base.registry.mappers
+    return _tenant_tables_of(len(mappers), frozenset(mappers))
+
+
+@lru_cache(maxsize=4)
+def _tenant_tables_of(_count: int, mappers: frozenset[Any]) -> frozenset[Any]:
+    return frozenset(m.local_table for m in mappers if is_tenant_scoped(m.class_))
+
+
 @event.listens_for(Session, "do_orm_execute")
 def _add_tenant_criteria(state: ORMExecuteState) -> None:
     if not (state.is_select or state.is_update or state.is_delete):
         return
-    if not any(is_tenant_scoped(m.class_) for m in state.all_mappers):
+    if not _touches_tenant_tables(state):
         return
     ctx = get_context(state.session)
     if ctx is None:

@@ -1,0 +1,111 @@
+"""Database kernel, unit of work, events and the outbox."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+import pytest
+from sqlalchemy import func, select, text
+
+from core.db import make_engine
+from core.events import DomainEvent, EventBus, OutboxMessage, relay_outbox
+from core.scoping import TenantContext, TenantId
+from core.settings import Settings
+from core.uow import UnitOfWork
+from tenancy.models import Staff
+from tests.helpers import new_tenant
+
+
+class ThingHappened(DomainEvent):
+    name: ClassVar[str] = "test.thing_happened"
+    what: str
+
+
+class FollowUpHappened(DomainEvent):
+    name: ClassVar[str] = "test.follow_up_happened"
+
+
+def test_default_database_is_a_sqlite_file_under_var() -> None:
+    s = Settings(database_url="", var_dir="var")
+    assert s.effective_database_url == "sqlite:///var/jichitai.db"
+    assert s.effective_migration_url == s.effective_database_url
+
+
+def test_sqlite_runs_in_wal_with_full_sync(tmp_path) -> None:
+    engine = make_engine(f"sqlite:///{tmp_path / 'x.db'}")
+    with engine.connect() as conn:
+        assert conn.execute(text("PRAGMA journal_mode")).scalar() == "wal"
+        assert conn.execute(text("PRAGMA synchronous")).scalar() == 2  # FULL
+        assert conn.execute(text("PRAGMA foreign_keys")).scalar() == 1
+    engine.dispose()
+
+
+def test_handlers_run_in_the_same_transaction_and_events_reach_the_outbox(state) -> None:
+    tid = new_tenant(state)
+    bus = EventBus()
+    seen: list[str] = []
+
+    def on_thing(event: ThingHappened, uow: UnitOfWork) -> None:
+        seen.append(event.what)
+        uow.publish(FollowUpHappened(tenant_id=event.tenant_id))
+
+    bus.subscribe(ThingHappened, on_thing)
+    with UnitOfWork(state.session_factory, bus) as uow:
+        uow.set_tenant(TenantContext(TenantId(tid)))
+        uow.publish(ThingHappened(tenant_id=tid, what="転入"))
+        uow.commit()
+    assert seen == ["転入"]
+    with UnitOfWork(state.session_factory) as uow:
+        uow.set_tenant(TenantContext(TenantId(tid)))
+        names = sorted(uow.session.scalars(select(OutboxMessage.event_name)))
+    assert names == ["test.follow_up_happened", "test.thing_happened"]
+
+
+def test_a_failing_handler_rolls_back_everything(state) -> None:
+    tid = new_tenant(state)
+    bus = EventBus()
+
+    def broken(event: ThingHappened, uow: UnitOfWork) -> None:
+        raise RuntimeError("handler failed")
+
+    bus.subscribe(ThingHappened, broken)
+    with UnitOfWork(state.session_factory, bus) as uow:
+        uow.set_tenant(TenantContext(TenantId(tid)))
+        uow.session.add(Staff(login_id="rolled-back", display_name="消える", password_hash="x",
+                              roles=["clerk"]))
+        uow.publish(ThingHappened(tenant_id=tid, what="x"))
+        with pytest.raises(RuntimeError):
+            uow.commit()
+    with UnitOfWork(state.session_factory) as uow:
+        uow.set_tenant(TenantContext(TenantId(tid)))
+        assert uow.session.scalar(select(func.count()).select_from(Staff)) == 0
+        assert uow.session.scalar(select(func.count()).select_from(OutboxMessage)) == 0
+
+
+def test_relay_delivers_once_and_retries_failures(state) -> None:
+    tid = new_tenant(state)
+    with UnitOfWork(state.session_factory) as uow:
+        uow.set_tenant(TenantContext(TenantId(tid)))
+        for n in range(3):
+            uow.publish(ThingHappened(tenant_id=tid, what=str(n)))
+        uow.commit()
+    delivered: list[str] = []
+    calls = {"n": 0}
+
+    def flaky(msg: OutboxMessage) -> None:
+        calls["n"] += 1
+        if msg.payload["what"] == "1" and calls["n"] < 3:
+            raise ConnectionError("broker down")
+        delivered.append(msg.payload["what"])
+
+    with UnitOfWork(state.session_factory) as uow:
+        assert relay_outbox(uow.session, [tid], flaky) == 2
+        uow.commit()
+    with UnitOfWork(state.session_factory) as uow:
+        uow.set_tenant(TenantContext(TenantId(tid)))
+        pending = uow.session.scalars(
+            select(OutboxMessage).where(OutboxMessage.published_at.is_(None))).all()
+        assert [p.payload["what"] for p in pending] == ["1"]
+        assert pending[0].attempts == 1 and pending[0].last_error == "ConnectionError"
+        assert pending[0].next_attempt_at is not None
+    assert sorted(delivered) == ["0", "2"]
