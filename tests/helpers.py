@@ -69,7 +69,7 @@ def new_tenant(state: AppState, name: str = "試験村") -> int:
     """Create a brand-new tenant (its own audit chain) and return its id."""
     with UnitOfWork(state.session_factory) as uow:
         for _ in range(200):
-            body = f"4{uuid.uuid4().int % 10000:04d}"
+            body = f"47{uuid.uuid4().int % 1000:03d}"
             code = body + str(lg_code_check_digit(body))
             if repo.municipality_by_code(uow.session, code) is None:
                 break
