@@ -24,7 +24,6 @@ from typing import Any, NewType
 
 from sqlalchemy import ForeignKey, event
 from sqlalchemy.engine import Connection
-from sqlalchemy.sql.util import find_tables
 from sqlalchemy.orm import (
     Mapped,
     ORMExecuteState,
@@ -34,6 +33,7 @@ from sqlalchemy.orm import (
     mapped_column,
     with_loader_criteria,
 )
+from sqlalchemy.sql.util import find_tables
 
 from core.errors import TenantContextMissing, TenantMismatch
 
@@ -148,8 +148,11 @@ def _touches_tenant_tables(state: ORMExecuteState) -> bool:
     # ``all_mappers`` lists only the entities a statement returns; ``select(func.count())
     # .select_from(Staff)`` returns none, so look at every table the statement reads as well.
     scoped = _tenant_tables()
-    return any(t in scoped for t in find_tables(state.statement, include_joins=True,
-                                                 include_aliases=True, include_crud=True))
+    statement: Any = state.statement
+    return any(
+        t in scoped
+        for t in find_tables(statement, include_joins=True, include_aliases=True, include_crud=True)
+    )
 
 
 def _tenant_tables() -> frozenset[Any]:

@@ -27,10 +27,10 @@ from tenancy.models import (
 T = TypeVar("T", bound=TenantScoped)
 
 
-def scoped(session: Session, model: type[T]) -> Select[tuple[T]]:
+def scoped(session: Session, model: type[T]) -> Select[T]:
     """Wall 1: every tenant-scoped statement starts here, filtered by the session's tenant."""
     ctx = require_context(session)
-    return select(model).where(model.tenant_id == ctx.tenant_id)  # type: ignore[attr-defined]
+    return select(model).where(model.tenant_id == ctx.tenant_id)  # type: ignore[attr-defined,return-value]
 
 
 # --- municipalities and groups (deployment-wide) -----------------------------------------------

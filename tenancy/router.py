@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, Query, Request, Response
@@ -294,7 +293,7 @@ def list_audit(
     stmt = repo.scoped(uow.session, AuditEntry).order_by(AuditEntry.seq.desc()).limit(limit)
     if before_seq is not None:
         stmt = stmt.where(AuditEntry.seq < before_seq)
-    rows: Sequence[AuditEntry] = uow.session.scalars(stmt).all()
+    rows = uow.session.scalars(stmt).all()
     out = [AuditEntryRead.model_validate(r) for r in rows]
     audit.record(
         uow.session,

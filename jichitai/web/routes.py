@@ -168,26 +168,21 @@ def home(request: Request, uow: UoW) -> Response:
     municipality = repo.municipality_by_id(session, principal.tenant_id)
     continuity = {c.municipality_id: c for c in repo.open_continuities(session)}
     groups = [
-        {"name": g.name, "members": repo.group_members(session, g.id)}
-        for g in repo.groups_of(session, principal.tenant_id)
+        (g, repo.group_members(session, g.id)) for g in repo.groups_of(session, principal.tenant_id)
     ]
-    alerts = []
-    members = {m.id: m for g in groups for m in g["members"]}  # type: ignore[attr-defined]
-    for mid, decl in continuity.items():
-        if mid in members:
-            alerts.append(
-                {
-                    "level": "warn",
-                    "text": f"{members[mid].name}が業務継続モードです（{decl.reason}）。",
-                }
-            )
+    members = {m.id: m for _g, ms in groups for m in ms}
+    alerts = [
+        {"level": "warn", "text": f"{members[mid].name}が業務継続モードです（{decl.reason}）。"}
+        for mid, decl in continuity.items()
+        if mid in members
+    ]
     return TEMPLATES.TemplateResponse(
         request,
         "home.html",
         {
             "principal": principal,
             "municipality": municipality,
-            "groups": groups,
+            "groups": [{"name": g.name, "members": ms} for g, ms in groups],
             "continuity": set(continuity),
             "alerts": alerts,
             "role_labels": [ROLE_LABELS.get(r, r) for r in sorted(principal.roles)],

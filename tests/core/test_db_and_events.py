@@ -71,8 +71,9 @@ def test_a_failing_handler_rolls_back_everything(state) -> None:
     bus.subscribe(ThingHappened, broken)
     with UnitOfWork(state.session_factory, bus) as uow:
         uow.set_tenant(TenantContext(TenantId(tid)))
-        uow.session.add(Staff(login_id="rolled-back", display_name="消える", password_hash="x",
-                              roles=["clerk"]))
+        uow.session.add(
+            Staff(login_id="rolled-back", display_name="消える", password_hash="x", roles=["clerk"])
+        )
         uow.publish(ThingHappened(tenant_id=tid, what="x"))
         with pytest.raises(RuntimeError):
             uow.commit()
@@ -102,7 +103,8 @@ def test_relay_delivers_once_and_retries_failures(state) -> None:
     with UnitOfWork(state.session_factory) as uow:
         uow.set_tenant(TenantContext(TenantId(tid)))
         pending = uow.session.scalars(
-            select(OutboxMessage).where(OutboxMessage.published_at.is_(None))).all()
+            select(OutboxMessage).where(OutboxMessage.published_at.is_(None))
+        ).all()
         assert [p.payload["what"] for p in pending] == ["1"]
         assert pending[0].attempts == 1 and pending[0].last_error == "ConnectionError"
         assert pending[0].next_attempt_at is not None

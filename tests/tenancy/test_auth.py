@@ -9,10 +9,10 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select, update
 
+from core.audit import AuditEntry
 from core.scoping import TenantContext, TenantId, set_context
 from core.uow import UnitOfWork
 from jichitai import demo as demo_data
-from core.audit import AuditEntry
 from tenancy import repository as repo
 from tenancy.models import Staff, WebSession
 from tests.helpers import IMIZU, NAMERIKAWA, bearer, staff_login_id, web_login
@@ -36,10 +36,16 @@ def test_login_then_home_shows_the_municipality(client: TestClient) -> None:
 
 def test_session_cookie_is_httponly_and_samesite(client: TestClient) -> None:
     page = client.get("/login")
-    response = client.post("/login", data={
-        "lg_code": IMIZU, "login_id": staff_login_id(IMIZU, "clerk"),
-        "password": demo_data.DEMO_PASSWORD, "csrf_token": _csrf(page.text)},
-        follow_redirects=False)
+    response = client.post(
+        "/login",
+        data={
+            "lg_code": IMIZU,
+            "login_id": staff_login_id(IMIZU, "clerk"),
+            "password": demo_data.DEMO_PASSWORD,
+            "csrf_token": _csrf(page.text),
+        },
+        follow_redirects=False,
+    )
     set_cookie = response.headers["set-cookie"].lower()
     assert "jichitai_session=" in set_cookie
     assert "httponly" in set_cookie
@@ -48,18 +54,31 @@ def test_session_cookie_is_httponly_and_samesite(client: TestClient) -> None:
 
 def test_login_without_csrf_token_is_refused(client: TestClient) -> None:
     client.get("/login")
-    response = client.post("/login", data={
-        "lg_code": IMIZU, "login_id": staff_login_id(IMIZU, "clerk"),
-        "password": demo_data.DEMO_PASSWORD, "csrf_token": "forged"}, follow_redirects=False)
+    response = client.post(
+        "/login",
+        data={
+            "lg_code": IMIZU,
+            "login_id": staff_login_id(IMIZU, "clerk"),
+            "password": demo_data.DEMO_PASSWORD,
+            "csrf_token": "forged",
+        },
+        follow_redirects=False,
+    )
     assert response.status_code == 403
     assert client.cookies.get("jichitai_session") is None
 
 
 def test_wrong_password_is_a_japanese_401(client: TestClient) -> None:
     page = client.get("/login")
-    response = client.post("/login", data={
-        "lg_code": IMIZU, "login_id": staff_login_id(IMIZU, "clerk"),
-        "password": "wrong-password", "csrf_token": _csrf(page.text)})
+    response = client.post(
+        "/login",
+        data={
+            "lg_code": IMIZU,
+            "login_id": staff_login_id(IMIZU, "clerk"),
+            "password": "wrong-password",
+            "csrf_token": _csrf(page.text),
+        },
+    )
     assert response.status_code == 401
     assert "正しくありません" in response.text
 
@@ -68,12 +87,25 @@ def test_account_locks_after_repeated_failures(client: TestClient, state, settin
     login_id = staff_login_id(NAMERIKAWA, "pension_officer")
     for _ in range(settings.login_max_failures):
         page = client.get("/login")
-        client.post("/login", data={"lg_code": NAMERIKAWA, "login_id": login_id,
-                                    "password": "not-the-password", "csrf_token": _csrf(page.text)})
+        client.post(
+            "/login",
+            data={
+                "lg_code": NAMERIKAWA,
+                "login_id": login_id,
+                "password": "not-the-password",
+                "csrf_token": _csrf(page.text),
+            },
+        )
     page = client.get("/login")
-    response = client.post("/login", data={"lg_code": NAMERIKAWA, "login_id": login_id,
-                                           "password": demo_data.DEMO_PASSWORD,
-                                           "csrf_token": _csrf(page.text)})
+    response = client.post(
+        "/login",
+        data={
+            "lg_code": NAMERIKAWA,
+            "login_id": login_id,
+            "password": demo_data.DEMO_PASSWORD,
+            "csrf_token": _csrf(page.text),
+        },
+    )
     assert response.status_code == 401
     assert "ロック" in response.text
     with UnitOfWork(state.session_factory) as uow:
@@ -82,8 +114,12 @@ def test_account_locks_after_repeated_failures(client: TestClient, state, settin
         set_context(uow.session, TenantContext(TenantId(m.id)))
         staff = repo.staff_by_login(uow.session, login_id)
         assert staff is not None and staff.locked_until is not None
-        actions = [e.action for e in uow.session.scalars(
-            select(AuditEntry).where(AuditEntry.actor_id == str(staff.id)))]
+        actions = [
+            e.action
+            for e in uow.session.scalars(
+                select(AuditEntry).where(AuditEntry.actor_id == str(staff.id))
+            )
+        ]
         assert actions.count("auth.login_failed") >= settings.login_max_failures
         assert "auth.login_locked" in actions
         # Unlock again so that other tests may use this account.
@@ -97,8 +133,11 @@ def test_idle_session_times_out(client: TestClient, state) -> None:
     from core.security import hash_secret
 
     with state.session_factory() as session, session.begin():
-        session.execute(update(WebSession).where(WebSession.id_hash == hash_secret(raw))
-                        .values(last_seen_at=dt.datetime.now(dt.UTC) - dt.timedelta(hours=2)))
+        session.execute(
+            update(WebSession)
+            .where(WebSession.id_hash == hash_secret(raw))
+            .values(last_seen_at=dt.datetime.now(dt.UTC) - dt.timedelta(hours=2))
+        )
     response = client.get("/api/v1/me")
     assert response.status_code == 401
     assert response.json()["code"] == "session_timeout"
@@ -141,9 +180,15 @@ def test_no_credentials_is_401(client: TestClient) -> None:
     assert response.json()["code"] == "unauthenticated"
 
 
-@pytest.mark.parametrize("header", [
-    "Bearer not-a-token", "Bearer jct_12345_short", "Basic dXNlcjpwYXNz", "Bearer ",
-])
+@pytest.mark.parametrize(
+    "header",
+    [
+        "Bearer not-a-token",
+        "Bearer jct_12345_short",
+        "Basic dXNlcjpwYXNz",
+        "Bearer ",
+    ],
+)
 def test_malformed_token_is_401_with_stable_code(client: TestClient, header: str) -> None:
     response = client.get("/api/v1/me", headers={"Authorization": header})
     assert response.status_code == 401
@@ -170,8 +215,9 @@ def test_wrong_role_is_403(client: TestClient, state) -> None:
 
 def test_revoked_token_stops_working(client: TestClient, state) -> None:
     admin = bearer(state, IMIZU, "tenant_admin")
-    issued = client.post("/api/v1/tokens", json={"name": "連携", "role": "tax_officer"},
-                         headers=admin).json()
+    issued = client.post(
+        "/api/v1/tokens", json={"name": "連携", "role": "tax_officer"}, headers=admin
+    ).json()
     own = {"Authorization": f"Bearer {issued['token']}"}
     assert client.get("/api/v1/me", headers=own).status_code == 200
     assert client.delete(f"/api/v1/tokens/{issued['id']}", headers=admin).status_code == 200
@@ -187,7 +233,9 @@ def test_suspended_tenant_cannot_sign_in(client: TestClient, state) -> None:
     with UnitOfWork(state.session_factory) as uow:
         from tenancy.models import Municipality
 
-        code = uow.session.get(Municipality, tid).lg_code
+        created = uow.session.get(Municipality, tid)
+        assert created is not None
+        code = created.lg_code
     headers = bearer(state, code, "clerk")
     assert client.get("/api/v1/me", headers=headers).status_code == 200
     op = {"X-CSRF-Token": web_login(client, "", "operator")}

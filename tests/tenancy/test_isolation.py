@@ -31,8 +31,8 @@ from sqlalchemy.pool import NullPool
 
 from core import audit
 from core.errors import TenantContextMissing, TenantMismatch
-from core.migrate import APPEND_ONLY_TABLES, GLOBAL_TABLES, RLS_SETTING
-from core.scoping import TenantContext, TenantId, set_context
+from core.migrate import APPEND_ONLY_TABLES, GLOBAL_TABLES
+from core.scoping import RLS_SETTING, TenantContext, TenantId, set_context
 from core.uow import UnitOfWork
 from tenancy.models import Staff
 from tests.helpers import IMIZU, NAMERIKAWA, bearer, operator_headers, staff_login_id

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import pytest
+
 from core import audit
+from core.errors import ValidationFailed
 from core.uow import UnitOfWork
 from tenancy import repository as repo
 from tenancy import service
@@ -34,11 +37,11 @@ def test_an_outsider_cannot_join_an_agreement(state, demo) -> None:
         group = repo.group_by_name(s, "富山県情報システム共同利用推進協議会")
         assert group is not None
         outsider = repo.municipality_by_id(s, tid)
+        assert outsider is not None
         imizu = service.require_municipality(s, "162116")
-        try:
-            service.conclude_agreement(s, group, "不正な協定", [imizu, outsider], imizu.created_at.date())
-        except service.ValidationFailed as exc:
-            assert exc.error_code == "not_group_member"
-            assert "構成団体ではありません" in exc.message
-        else:
-            raise AssertionError("an outsider became a party to the agreement")
+        with pytest.raises(ValidationFailed) as caught:
+            service.conclude_agreement(
+                s, group, "不正な協定", [imizu, outsider], imizu.created_at.date()
+            )
+        assert caught.value.error_code == "not_group_member"
+        assert "構成団体ではありません" in caught.value.message
