@@ -29,7 +29,8 @@ from core.db import Base, UTCDateTime, utcnow
 from core.scoping import TenantId, TenantScoped, each_tenant, require_context
 
 GENESIS_HASH = "0" * 64
-REQUEST_ID_KEY = "jichitai.request_id"  # session.info key set by the request dependency
+REQUEST_ID_KEY = "jichitai.request_id"
+_HEADS_KEY = "jichitai.audit_heads"  # session.info key set by the request dependency
 _LOCK_CLASS = 0x4A494348  # "JICH": advisory-lock namespace for the audit chain
 
 
@@ -65,28 +66,38 @@ class Actor:
         return cls("system", name)
 
 
-def _content(e: AuditEntry) -> dict[str, Any]:
-    return {
-        "tenant_id": e.tenant_id,
-        "seq": e.seq,
-        "occurred_at": e.occurred_at.astimezone(dt.UTC).isoformat(timespec="microseconds"),
-        "actor_kind": e.actor_kind,
-        "actor_id": e.actor_id,
-        "acting_tenant_id": e.acting_tenant_id,
-        "action": e.action,
-        "subject_type": e.subject_type,
-        "subject_id": e.subject_id,
-        "purpose": e.purpose,
-        "request_id": e.request_id,
-        "details": e.details or {},
-    }
+_HASHED_COLUMNS = (
+    "tenant_id",
+    "seq",
+    "occurred_at",
+    "actor_kind",
+    "actor_id",
+    "acting_tenant_id",
+    "action",
+    "subject_type",
+    "subject_id",
+    "purpose",
+    "request_id",
+    "details",
+)
 
 
-def compute_hash(prev_hash: str, entry: AuditEntry) -> str:
-    canonical = json.dumps(
-        _content(entry), sort_keys=True, separators=(",", ":"), ensure_ascii=False
+def _canonical(values: dict[str, Any]) -> bytes:
+    content = dict(values)
+    content["occurred_at"] = (
+        content["occurred_at"].astimezone(dt.UTC).isoformat(timespec="microseconds")
     )
-    return hashlib.sha256(prev_hash.encode() + b"\n" + canonical.encode()).hexdigest()
+    content["details"] = content["details"] or {}
+    return json.dumps(content, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+def compute_hash(prev_hash: str, entry: AuditEntry | dict[str, Any]) -> str:
+    """SHA-256 over the previous entry's hash and this entry's canonical JSON."""
+    if isinstance(entry, AuditEntry):
+        values = {c: getattr(entry, c) for c in _HASHED_COLUMNS}
+    else:
+        values = {c: entry[c] for c in _HASHED_COLUMNS}
+    return hashlib.sha256(prev_hash.encode() + b"\n" + _canonical(values)).hexdigest()
 
 
 def _lock_chain(session: Session, tenant_id: int) -> None:
@@ -111,13 +122,19 @@ def record(
     ctx = require_context(session)
     if request_id is None:
         request_id = session.info.get(REQUEST_ID_KEY)
-    _lock_chain(session, ctx.tenant_id)
-    last = session.execute(
-        select(AuditEntry.seq, AuditEntry.entry_hash).order_by(AuditEntry.seq.desc()).limit(1)
-    ).first()
+    heads = _transaction_heads(session)
+    head = heads.get(ctx.tenant_id)
+    if head is None:
+        # First entry of this tenant in this transaction: take the chain lock, which is held
+        # until commit, so the head read here stays the head for the rest of the transaction.
+        _lock_chain(session, ctx.tenant_id)
+        last = session.execute(
+            select(AuditEntry.seq, AuditEntry.entry_hash).order_by(AuditEntry.seq.desc()).limit(1)
+        ).first()
+        head = (last.seq, last.entry_hash) if last else (0, GENESIS_HASH)
     entry = AuditEntry(
         tenant_id=ctx.tenant_id,
-        seq=(last.seq + 1) if last else 1,
+        seq=head[0] + 1,
         occurred_at=utcnow(),
         actor_kind=actor.kind,
         actor_id=actor.id,
@@ -128,12 +145,24 @@ def record(
         purpose=purpose,
         request_id=request_id,
         details=details or {},
-        prev_hash=last.entry_hash if last else GENESIS_HASH,
+        prev_hash=head[1],
     )
     entry.entry_hash = compute_hash(entry.prev_hash, entry)
+    heads[ctx.tenant_id] = (entry.seq, entry.entry_hash)
+    # No flush: entries go out with the unit of work's next flush, in one batch.
     session.add(entry)
-    session.flush()
     return entry
+
+
+def _transaction_heads(session: Session) -> dict[int, tuple[int, str]]:
+    """Chain heads known in the session's current transaction (forgotten when it ends)."""
+    tx = session.get_transaction()
+    cached = session.info.get(_HEADS_KEY)
+    if cached is None or cached[0] is not tx:
+        cached = (tx, {})
+        session.info[_HEADS_KEY] = cached
+    heads: dict[int, tuple[int, str]] = cached[1]
+    return heads
 
 
 @dataclass(frozen=True)
@@ -152,9 +181,21 @@ class VerifyResult:
     reason: str | None = None
 
 
-def _entries(session: Session) -> Iterator[AuditEntry]:
-    stmt = select(AuditEntry).order_by(AuditEntry.seq).execution_options(yield_per=2000)
-    yield from session.scalars(stmt)
+def _entries(session: Session) -> Iterator[dict[str, Any]]:
+    # Plain column rows, not ORM objects: verification reads every row of a chain.
+    columns = [getattr(AuditEntry, c) for c in (*_HASHED_COLUMNS, "prev_hash", "entry_hash")]
+    stmt = select(*columns).order_by(AuditEntry.seq).execution_options(yield_per=5000)
+    for row in session.execute(stmt):
+        yield row._asdict()
+
+
+class _Row:
+    __slots__ = ("entry_hash", "prev_hash", "seq")
+
+    def __init__(self, row: dict[str, Any]) -> None:
+        self.seq: int = row["seq"]
+        self.prev_hash: str = row["prev_hash"]
+        self.entry_hash: str = row["entry_hash"]
 
 
 def verify_current(session: Session, anchored: ChainHead | None = None) -> VerifyResult:
@@ -162,7 +203,8 @@ def verify_current(session: Session, anchored: ChainHead | None = None) -> Verif
     tenant_id = int(require_context(session).tenant_id)
     expected_seq, prev_hash, count = 1, GENESIS_HASH, 0
     anchor_hash_seen = False
-    for e in _entries(session):
+    for row in _entries(session):
+        e = _Row(row)
         count += 1
         if e.seq != expected_seq:
             if e.seq > expected_seq:
@@ -182,7 +224,7 @@ def verify_current(session: Session, anchored: ChainHead | None = None) -> Verif
                 e.seq,
                 f"記録 {e.seq} の直前ハッシュが一致しません（挿入・入替えの疑い）。",
             )
-        if compute_hash(prev_hash, e) != e.entry_hash:
+        if compute_hash(prev_hash, row) != e.entry_hash:
             return VerifyResult(
                 tenant_id,
                 False,

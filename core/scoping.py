@@ -86,6 +86,10 @@ def require_context(session: Session) -> TenantContext:
 
 def set_context(session: Session, ctx: TenantContext | None) -> None:
     """Set (or clear) the tenant context; applies to the open transaction at once."""
+    previous = get_context(session)
+    if previous is not None and previous != ctx and (session.new or session.dirty):
+        # Pending rows belong to the context they were made in: write them before switching.
+        session.flush()
     session.info[_CONTEXT_KEY] = ctx
     if session.in_transaction():
         # The ORM hook reads session.info per statement; the RLS setting is per transaction, so

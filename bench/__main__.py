@@ -1,0 +1,6 @@
+"""``make bench``: run every benchmark in turn."""
+
+from bench import audit_chain
+
+if __name__ == "__main__":
+    audit_chain.main()
