@@ -9,8 +9,8 @@
   municipality's record and leaves it untouched; the operator never reaches personal data;
   401 → 403 → 404.
 
-The route tables below are compared with ``app.routes``, so a new id-addressed endpoint or a new
-personal-data endpoint without an isolation test fails here.
+The route tables below are compared with the app's routes (included routers flattened), so a
+new id-addressed endpoint or a new personal-data endpoint without an isolation test fails here.
 """
 
 from __future__ import annotations
@@ -777,9 +777,11 @@ def test_another_tenants_record_is_404_and_untouched(
     ID_ROUTE_CASES[route](client, state, database, demo)
 
 
-def _sample_id(path: str) -> str:
+def _sample_value(match: re.Match[str]) -> str:
     """A well-formed id of a record that exists nowhere (auth must be decided before lookup)."""
-    name = _path_params(path)[-1]
+    name = match.group(1)
+    if name == "lg_code":
+        return IMIZU
     return "999999999" if name == "seq" else str(uuid.uuid4())
 
 
@@ -788,7 +790,7 @@ def test_id_addressed_routes_check_credentials_then_role(
     client: TestClient, state, demo, route: tuple[str, str]
 ) -> None:
     method, path = route
-    url = _PATH_PARAM.sub(lambda _m: _sample_id(path), path)
+    url = _PATH_PARAM.sub(_sample_value, path)
     body = ID_ROUTE_BODIES.get(route)
     _assert_error(client.request(method, url, json=body), 401)
     clerk = bearer(state, IMIZU, "clerk")  # neither tenant_admin nor supervisor
