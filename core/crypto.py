@@ -33,6 +33,9 @@ from core.scoping import TenantScoped, require_context
 
 KEY_BYTES = 32
 _FORMAT_VERSION = 1
+_HEADER = struct.Struct(">BI")  # format version, data key id
+_NONCE_BYTES = 12
+_TAG_BYTES = 16
 PURPOSE_ENCRYPTION = "encryption"
 PURPOSE_BLIND_INDEX = "blind_index"
 
@@ -160,6 +163,7 @@ class TenantKeys:
     session: Session
     ring: MasterKeyRing
     _cache: dict[tuple[int, int], bytes] = field(default_factory=dict)
+    _rows_cache: dict[int, list[TenantDataKey]] = field(default_factory=dict)
 
     def _tenant(self) -> int:
         return int(require_context(self.session).tenant_id)
@@ -170,8 +174,14 @@ class TenantKeys:
             if self._active_row(purpose) is None:
                 self._create(purpose)
 
-    def _rows(self) -> list[TenantDataKey]:
-        return list(self.session.scalars(select(TenantDataKey).order_by(TenantDataKey.key_id)))
+    def _rows(self, *, refresh: bool = False) -> list[TenantDataKey]:
+        # One query per tenant per TenantKeys, not one per value: batches decrypt many values.
+        tenant_id = self._tenant()
+        if refresh or tenant_id not in self._rows_cache:
+            self._rows_cache[tenant_id] = list(
+                self.session.scalars(select(TenantDataKey).order_by(TenantDataKey.key_id))
+            )
+        return self._rows_cache[tenant_id]
 
     def _active_row(self, purpose: str) -> TenantDataKey | None:
         rows = [r for r in self._rows() if r.purpose == purpose and r.retired_at is None]
@@ -188,6 +198,7 @@ class TenantKeys:
         )
         self.session.add(row)
         self.session.flush()
+        self._rows_cache.pop(tenant_id, None)
         return row
 
     def _key(self, row: TenantDataKey) -> bytes:
@@ -208,23 +219,31 @@ class TenantKeys:
 
     def encrypt(self, plaintext: str, *, context: str) -> bytes:
         row = self._require_active(PURPOSE_ENCRYPTION)
-        nonce = os.urandom(12)
+        nonce = os.urandom(_NONCE_BYTES)
         aad = f"{row.tenant_id}:{context}".encode()
         ct = AESGCM(self._key(row)).encrypt(nonce, plaintext.encode(), aad)
-        return struct.pack(">BI", _FORMAT_VERSION, row.key_id) + nonce + ct
+        return _HEADER.pack(_FORMAT_VERSION, row.key_id) + nonce + ct
 
     def decrypt(self, blob: bytes, *, context: str) -> str:
-        version, key_id = struct.unpack(">BI", blob[:5])
+        if len(blob) < _HEADER.size + _NONCE_BYTES + _TAG_BYTES:
+            raise CryptoError("ciphertext is too short (truncated or not a ciphertext)")
+        version, key_id = _HEADER.unpack_from(blob)
         if version != _FORMAT_VERSION:
             raise CryptoError("unknown ciphertext format")
-        row = self.session.get(TenantDataKey, (self._tenant(), key_id))
-        if row is None:
+        # A tampered header may carry any 32-bit id; only ids of this tenant's rows are asked
+        # for, so the database never sees an out-of-range value.
+        row = next((r for r in self._rows() if r.key_id == key_id), None)
+        if row is None:  # perhaps a key another process created since this one looked
+            row = next((r for r in self._rows(refresh=True) if r.key_id == key_id), None)
+        if row is None or row.purpose != PURPOSE_ENCRYPTION:
             raise CryptoError("the data key of this ciphertext is not this tenant's")
         aad = f"{row.tenant_id}:{context}".encode()
+        body = blob[_HEADER.size :]
         try:
-            return AESGCM(self._key(row)).decrypt(blob[5:17], blob[17:], aad).decode()
+            plain = AESGCM(self._key(row)).decrypt(body[:_NONCE_BYTES], body[_NONCE_BYTES:], aad)
         except InvalidTag as exc:
             raise CryptoError("ciphertext does not open (tampered, or another tenant's)") from exc
+        return plain.decode()
 
     def blind_index(self, value: str, *, context: str) -> str:
         """Keyed HMAC of a normalised value: equality search without storing the value."""

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import itertools
 import json
 import re
 import threading
@@ -205,7 +206,7 @@ def test_the_chain_links_every_entry_to_the_previous_one(state, database) -> Non
     rows = _owner_rows(database, tid)
     assert [r["seq"] for r in rows] == list(range(1, CHAIN_LENGTH + 1))
     assert rows[0]["prev_hash"] == audit.GENESIS_HASH
-    for prev, row in zip(rows, rows[1:], strict=False):
+    for prev, row in itertools.pairwise(rows):
         assert row["prev_hash"] == prev["entry_hash"]
     assert len({r["entry_hash"] for r in rows}) == CHAIN_LENGTH
 
@@ -322,9 +323,7 @@ def test_two_swapped_entries_are_detected_at_the_first(state, database, cli) -> 
         movable = [c.name for c in AUDIT.columns if c.name not in {"tenant_id", "seq"}]
         for here, there in [(first, second), (second, first)]:
             conn.execute(
-                update(AUDIT)
-                .where(_at(tid, here))
-                .values({c: rows[there][c] for c in movable})
+                update(AUDIT).where(_at(tid, here)).values({c: rows[there][c] for c in movable})
             )
     after = {r["seq"]: r for r in _owner_rows(database, tid)}
     assert after[first]["entry_hash"] == rows[second]["entry_hash"]
