@@ -18,13 +18,12 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import pytest
-from click.testing import Result
-from sqlalchemy import Connection, delete, insert, select, text, update
+from sqlalchemy import Connection, Table, delete, insert, select, text, update
 from sqlalchemy.exc import DBAPIError
-from typer.testing import CliRunner
+from typer.testing import CliRunner, Result
 
 from core import audit
 from core.audit import AuditEntry, compute_hash
@@ -36,7 +35,7 @@ from jichitai.cli import app as cli_app
 from tenancy import repository as repo
 from tests.helpers import new_tenant
 
-AUDIT = AuditEntry.__table__
+AUDIT = cast(Table, AuditEntry.__table__)
 APPENDED = 10
 # new_tenant() writes the chain's first entry ("tenant.created"); the helper appends APPENDED more.
 CHAIN_LENGTH = 1 + APPENDED

@@ -13,7 +13,7 @@ from contextlib import contextmanager
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, delete, select
 from typer.testing import CliRunner
 
 from core import audit
@@ -178,7 +178,7 @@ def test_blind_index(state) -> None:
 def test_a_tenant_without_keys_cannot_encrypt(state, database) -> None:
     tid = new_tenant(state)
     with database.owner_engine.begin() as conn:
-        conn.execute(TenantDataKey.__table__.delete().where(TenantDataKey.tenant_id == tid))
+        conn.execute(delete(TenantDataKey).where(TenantDataKey.tenant_id == tid))
     with _keys(state, tid) as keys:
         with pytest.raises(CryptoError):
             keys.encrypt(MY_NUMBER, context=CONTEXT)

@@ -163,13 +163,13 @@ def _staff_by_login(client: TestClient, state: Any, lg_code: str, role: str) -> 
     """A staff record as its own municipality's admin sees it through the API."""
     response = client.get(f"{API}/staff", headers=bearer(state, lg_code, "tenant_admin"))
     assert response.status_code == 200, response.text
-    by_login = {s["login_id"]: s for s in response.json()}
+    by_login: dict[str, dict[str, Any]] = {s["login_id"]: s for s in response.json()}
     return by_login[staff_login_id(lg_code, role)]
 
 
 def _assert_error(response: Any, status: int, code: str | None = None) -> dict[str, Any]:
     assert response.status_code == status, response.text
-    body = response.json()
+    body: dict[str, Any] = response.json()
     assert isinstance(body, dict) and "code" in body, body
     if code is not None:
         assert body["code"] == code, body
@@ -817,7 +817,7 @@ def test_operator_is_refused_every_personal_data_route(client: TestClient, app) 
     for route in routes:
         url = _plausible_path(route)
         for method in sorted(_route_methods(route)):
-            body = {} if method in {"POST", "PUT", "PATCH"} else None
+            body: dict[str, Any] | None = {} if method in {"POST", "PUT", "PATCH"} else None
             response = client.request(method, url, headers=headers, json=body)
             _assert_error(response, 403, "operator_no_personal_data")
             checked += 1
