@@ -71,7 +71,7 @@ def load(session: Session, ring: MasterKeyRing, *, start: dt.date | None = None)
         m = repo.municipality_by_code(session, code) or service.create_municipality(
             session, ring, lg_code=code, name=name, prefecture=PREFECTURE, kind=kind, actor=actor
         )
-        service.add_group_member(session, group, m, start)
+        service.add_group_member(session, group, m, start, actor)
         members.append(m)
         with tenant_scope(session, TenantContext(TenantId(m.id))):
             for role in Role:
@@ -87,5 +87,5 @@ def load(session: Session, ring: MasterKeyRing, *, start: dt.date | None = None)
                     )
                 logins.append(DemoLogin(code, name, lid, role.value))
     if not repo.agreement_partners(session, members[0].id):
-        service.conclude_agreement(session, group, AGREEMENT_NAME, members, start)
+        service.conclude_agreement(session, group, AGREEMENT_NAME, members, start, actor)
     return logins

@@ -121,13 +121,26 @@ def ensure_group(session: Session, name: str) -> MunicipalGroup:
 
 
 def add_group_member(
-    session: Session, group: MunicipalGroup, m: Municipality, joined_on: dt.date
+    session: Session,
+    group: MunicipalGroup,
+    m: Municipality,
+    joined_on: dt.date,
+    actor: audit.Actor,
 ) -> None:
-    if not repo.is_group_member(session, group.id, m.id):
-        session.add(
-            MunicipalGroupMember(group_id=group.id, municipality_id=m.id, joined_on=joined_on)
+    """Join a municipality to a group; the change is audited in the member's own chain."""
+    if repo.is_group_member(session, group.id, m.id):
+        return
+    session.add(MunicipalGroupMember(group_id=group.id, municipality_id=m.id, joined_on=joined_on))
+    session.flush()
+    with tenant_scope(session, TenantContext(TenantId(m.id))):
+        audit.record(
+            session,
+            actor=actor,
+            action="group.joined",
+            subject_type="municipal_group",
+            subject_id=str(group.id),
+            details={"group": group.name, "joined_on": joined_on.isoformat()},
         )
-        session.flush()
 
 
 def conclude_agreement(
@@ -136,6 +149,7 @@ def conclude_agreement(
     name: str,
     parties: Sequence[Municipality],
     concluded_on: dt.date,
+    actor: audit.Actor,
 ) -> MutualAidAgreement:
     """相互支援協定 among members of one group (a member outside the group cannot be a party)."""
     for m in parties:
@@ -149,6 +163,17 @@ def conclude_agreement(
     for m in parties:
         session.add(MutualAidParty(agreement_id=agreement.id, municipality_id=m.id))
     session.flush()
+    # Each party's own chain records that others may act for it in a disaster.
+    for m in parties:
+        with tenant_scope(session, TenantContext(TenantId(m.id))):
+            audit.record(
+                session,
+                actor=actor,
+                action="mutual_aid.concluded",
+                subject_type="mutual_aid_agreement",
+                subject_id=str(agreement.id),
+                details={"name": name, "parties": [p.lg_code for p in parties]},
+            )
     return agreement
 
 

@@ -41,7 +41,12 @@ def test_an_outsider_cannot_join_an_agreement(state, demo) -> None:
         imizu = service.require_municipality(s, "162116")
         with pytest.raises(ValidationFailed) as caught:
             service.conclude_agreement(
-                s, group, "不正な協定", [imizu, outsider], imizu.created_at.date()
+                s,
+                group,
+                "不正な協定",
+                [imizu, outsider],
+                imizu.created_at.date(),
+                audit.Actor.system("tests"),
             )
         assert caught.value.error_code == "not_group_member"
         assert "構成団体ではありません" in caught.value.message
