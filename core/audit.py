@@ -53,6 +53,8 @@ class AuditEntry(TenantScoped, Base):
     prev_hash: Mapped[str] = mapped_column(String(64))
     entry_hash: Mapped[str] = mapped_column(String(64))
 
+    __table_args__ = {"info": {"append_only": True}}  # noqa: RUF012
+
 
 @dataclass(frozen=True)
 class Actor:

@@ -26,8 +26,14 @@ GLOBAL_TABLES = frozenset(
         "web_sessions",
     }
 )
-# The application may append to these but never change or delete a row.
-APPEND_ONLY_TABLES = frozenset({"audit_entries", "tenant_parameter_versions"})
+def append_only_tables() -> frozenset[str]:
+    """Tables whose models carry ``info={"append_only": True}``: history never to be rewritten.
+
+    The application role may insert and read them, never update or delete (REVOKE on
+    PostgreSQL, triggers on SQLite)."""
+    from core.db import Base
+
+    return frozenset(t.name for t in Base.metadata.tables.values() if t.info.get("append_only"))
 
 
 RLS_POLICY = "tenant_isolation"
@@ -95,5 +101,5 @@ def grant_app_role(engine: Engine, role: str) -> None:
         )
         conn.execute(text(f"GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA public TO {role}"))
         conn.execute(text(f"REVOKE ALL ON alembic_version FROM {role}"))
-        for table in sorted(APPEND_ONLY_TABLES):
+        for table in sorted(append_only_tables()):
             conn.execute(text(f"REVOKE UPDATE, DELETE, TRUNCATE ON {table} FROM {role}"))

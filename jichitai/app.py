@@ -14,6 +14,7 @@ from jichitai import errors
 from jichitai.middleware import RequestGuard
 from jichitai.state import AppState
 from jichitai.web import routes as web
+from resident_records.router import router as resident_router
 from tenancy.router import router as tenancy_router
 
 API_DESCRIPTION = """自治体クラウド基幹系 API。
@@ -42,6 +43,7 @@ def create_app(settings: Settings | None = None, state: AppState | None = None) 
         "/static", StaticFiles(directory=str(Path(web.__file__).parent / "static")), name="static"
     )
     app.include_router(tenancy_router)
+    app.include_router(resident_router)
     app.include_router(web.router)
 
     @app.get("/healthz", tags=["ops"])

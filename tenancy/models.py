@@ -211,3 +211,5 @@ class TenantParameterVersion(TenantScoped, Base):
     changed_by: Mapped[str] = mapped_column(String(64))
     changed_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     reason: Mapped[str | None] = mapped_column(String(200))
+
+    __table_args__ = {"info": {"append_only": True}}  # noqa: RUF012

@@ -84,3 +84,17 @@ def new_tenant(state: AppState, name: str = "試験村") -> int:
         )
         uow.commit()
         return m.id
+
+
+def add_machiaza(state: AppState, lg_code: str, rows: list[tuple[str, str, str]]) -> None:
+    """Give a municipality some 町字 (code, name, kana) unless it has them already."""
+    from resident_records import repository as rr_repo
+    from resident_records.models import Machiaza
+
+    with UnitOfWork(state.session_factory) as uow:
+        m = service.require_municipality(uow.session, lg_code)
+        with tenant_scope(uow.session, TenantContext(TenantId(m.id))):
+            for code, name, kana in rows:
+                if rr_repo.machiaza(uow.session, code) is None:
+                    uow.session.add(Machiaza(code=code, name=name, kana=kana))
+        uow.commit()

@@ -32,7 +32,7 @@ from sqlalchemy.pool import NullPool
 
 from core import audit
 from core.errors import TenantContextMissing, TenantMismatch
-from core.migrate import APPEND_ONLY_TABLES, GLOBAL_TABLES
+from core.migrate import GLOBAL_TABLES, append_only_tables
 from core.scoping import RLS_SETTING, TenantContext, TenantId, set_context
 from core.uow import UnitOfWork
 from tenancy.models import Staff
@@ -530,8 +530,8 @@ def test_app_role_cannot_write_another_tenants_rows(database, demo) -> None:
         assert "row-level security" in str(moved.orig)
 
         # Append-only tables: no UPDATE and no DELETE at all, even of the tenant's own rows.
-        assert "audit_entries" in APPEND_ONLY_TABLES
-        for table in sorted(APPEND_ONLY_TABLES):
+        assert "audit_entries" in append_only_tables()
+        for table in sorted(append_only_tables()):
             # Control: the rows are there to be read.
             assert _attempt(conn, imizu, f"SELECT * FROM {table}", {}) is None
             for statement in (

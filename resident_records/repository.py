@@ -1,0 +1,240 @@
+"""All SQL of the resident register. Every statement starts from the tenant-filtered base."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from sqlalchemy import ColumnElement, Select, and_, func, or_, select
+from sqlalchemy.orm import Session
+
+from core.scoping import require_context
+from resident_records.models import (
+    Household,
+    Machiaza,
+    NumberSequence,
+    Person,
+    RegisterAlert,
+    ResidencyEvent,
+    ResidentCurrent,
+    ResidentRecordVersion,
+)
+from tenancy.repository import scoped
+
+KANA_UPPER_BOUND = "\U0010ffff"  # sorts after every character: prefix P is [P, P + this)
+
+
+def machiaza(session: Session, code: str) -> Machiaza | None:
+    return session.scalar(scoped(session, Machiaza).where(Machiaza.code == code))
+
+
+def machiaza_all(session: Session) -> Sequence[Machiaza]:
+    return session.scalars(scoped(session, Machiaza).order_by(Machiaza.code)).all()
+
+
+def machiaza_names(session: Session, codes: set[str]) -> dict[str, Machiaza]:
+    if not codes:
+        return {}
+    rows = session.scalars(scoped(session, Machiaza).where(Machiaza.code.in_(codes)))
+    return {m.code: m for m in rows}
+
+
+def lock_sequence(session: Session, name: str) -> NumberSequence | None:
+    stmt = scoped(session, NumberSequence).where(NumberSequence.name == name).with_for_update()
+    return session.scalar(stmt)
+
+
+def person(session: Session, person_id: uuid.UUID) -> Person | None:
+    return session.scalar(scoped(session, Person).where(Person.id == person_id))
+
+
+def household(session: Session, household_id: uuid.UUID) -> Household | None:
+    return session.scalar(scoped(session, Household).where(Household.id == household_id))
+
+
+def households(session: Session, ids: set[uuid.UUID]) -> dict[uuid.UUID, Household]:
+    if not ids:
+        return {}
+    rows = session.scalars(scoped(session, Household).where(Household.id.in_(ids)))
+    return {h.id: h for h in rows}
+
+
+def current(session: Session, person_id: uuid.UUID) -> ResidentCurrent | None:
+    return session.scalar(
+        scoped(session, ResidentCurrent).where(ResidentCurrent.person_id == person_id)
+    )
+
+
+def currents(session: Session, person_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, ResidentCurrent]:
+    if not person_ids:
+        return {}
+    rows = session.scalars(
+        scoped(session, ResidentCurrent).where(ResidentCurrent.person_id.in_(list(person_ids)))
+    )
+    return {r.person_id: r for r in rows}
+
+
+def _resident_on(day: dt.date) -> list[ColumnElement[bool]]:
+    return [
+        ResidentCurrent.status.in_(["resident", "removed"]),
+        or_(ResidentCurrent.resident_from.is_(None), ResidentCurrent.resident_from <= day),
+        or_(ResidentCurrent.resident_until.is_(None), ResidentCurrent.resident_until > day),
+    ]
+
+
+def household_members(
+    session: Session, household_id: uuid.UUID, day: dt.date
+) -> Sequence[ResidentCurrent]:
+    """Members of a household who are residents on ``day`` (by the newest knowledge)."""
+    stmt = (
+        scoped(session, ResidentCurrent)
+        .where(ResidentCurrent.household_id == household_id, *_resident_on(day))
+        .order_by(ResidentCurrent.atena_number)
+    )
+    return session.scalars(stmt).all()
+
+
+def latest_version(session: Session, person_id: uuid.UUID) -> ResidentRecordVersion | None:
+    """The newest version on both axes: what the register says now, future dates included."""
+    stmt = (
+        scoped(session, ResidentRecordVersion)
+        .where(ResidentRecordVersion.person_id == person_id)
+        .order_by(
+            ResidentRecordVersion.effective_on.desc(), ResidentRecordVersion.recorded_at.desc()
+        )
+        .limit(1)
+    )
+    return session.scalar(stmt)
+
+
+def version_as_of(
+    session: Session, person_id: uuid.UUID, effective_on: dt.date, known_at: dt.datetime
+) -> ResidentRecordVersion | None:
+    """The version in force on ``effective_on`` as the register knew it at ``known_at``."""
+    stmt = (
+        scoped(session, ResidentRecordVersion)
+        .where(
+            ResidentRecordVersion.person_id == person_id,
+            ResidentRecordVersion.effective_on <= effective_on,
+            ResidentRecordVersion.recorded_at <= known_at,
+        )
+        .order_by(
+            ResidentRecordVersion.effective_on.desc(), ResidentRecordVersion.recorded_at.desc()
+        )
+        .limit(1)
+    )
+    return session.scalar(stmt)
+
+
+def versions(session: Session, person_id: uuid.UUID) -> Sequence[ResidentRecordVersion]:
+    stmt = (
+        scoped(session, ResidentRecordVersion)
+        .where(ResidentRecordVersion.person_id == person_id)
+        .order_by(ResidentRecordVersion.recorded_at, ResidentRecordVersion.effective_on)
+    )
+    return session.scalars(stmt).all()
+
+
+def event(session: Session, event_id: uuid.UUID) -> ResidencyEvent | None:
+    return session.scalar(scoped(session, ResidencyEvent).where(ResidencyEvent.id == event_id))
+
+
+def versions_of_event(session: Session, event_id: uuid.UUID) -> Sequence[ResidentRecordVersion]:
+    return session.scalars(
+        scoped(session, ResidentRecordVersion).where(ResidentRecordVersion.event_id == event_id)
+    ).all()
+
+
+def cancellation_of(session: Session, event_id: uuid.UUID) -> ResidencyEvent | None:
+    return session.scalar(
+        scoped(session, ResidencyEvent).where(ResidencyEvent.cancels_event_id == event_id)
+    )
+
+
+def open_alerts(
+    session: Session, household_id: uuid.UUID | None = None, kind: str | None = None
+) -> Sequence[RegisterAlert]:
+    stmt = scoped(session, RegisterAlert).where(RegisterAlert.resolved_at.is_(None))
+    if household_id is not None:
+        stmt = stmt.where(RegisterAlert.household_id == household_id)
+    if kind is not None:
+        stmt = stmt.where(RegisterAlert.kind == kind)
+    return session.scalars(stmt.order_by(RegisterAlert.created_at)).all()
+
+
+@dataclass(frozen=True)
+class SearchQuery:
+    kana: str | None = None
+    name: str | None = None
+    birth_date: dt.date | None = None
+    machiaza_code: str | None = None
+    banchi: str | None = None
+    atena_number: str | None = None
+    juminhyo_code: str | None = None
+    my_number_index: str | None = None
+    household_id: uuid.UUID | None = None
+    include_removed: bool = False
+    on: dt.date | None = None
+
+
+def search(
+    session: Session, q: SearchQuery, *, limit: int, offset: int
+) -> tuple[Sequence[ResidentCurrent], int]:
+    """Search the projection; prefixes are index ranges (usable under RLS, unlike LIKE)."""
+    stmt: Select[ResidentCurrent] = scoped(session, ResidentCurrent)
+    conditions = []
+    if q.kana:
+        conditions.append(
+            or_(
+                and_(
+                    ResidentCurrent.kana_key >= q.kana,
+                    ResidentCurrent.kana_key < q.kana + KANA_UPPER_BOUND,
+                ),
+                and_(
+                    ResidentCurrent.given_kana_key >= q.kana,
+                    ResidentCurrent.given_kana_key < q.kana + KANA_UPPER_BOUND,
+                ),
+            )
+        )
+    if q.name:
+        conditions.append(
+            and_(
+                ResidentCurrent.name_key >= q.name,
+                ResidentCurrent.name_key < q.name + KANA_UPPER_BOUND,
+            )
+        )
+    if q.birth_date:
+        conditions.append(ResidentCurrent.birth_date == q.birth_date)
+    if q.machiaza_code:
+        conditions.append(ResidentCurrent.machiaza_code == q.machiaza_code)
+        if q.banchi:
+            conditions.append(ResidentCurrent.banchi == q.banchi)
+    if q.atena_number:
+        conditions.append(ResidentCurrent.atena_number == q.atena_number)
+    if q.juminhyo_code:
+        conditions.append(ResidentCurrent.juminhyo_code == q.juminhyo_code)
+    if q.my_number_index:
+        conditions.append(ResidentCurrent.my_number_index == q.my_number_index)
+    if q.household_id:
+        conditions.append(ResidentCurrent.household_id == q.household_id)
+    if not q.include_removed:
+        conditions.extend(_resident_on(q.on or dt.date.today()))
+    else:
+        conditions.append(ResidentCurrent.status != "voided")
+    stmt = stmt.where(*conditions)
+    total = session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
+    rows = session.scalars(
+        stmt.order_by(ResidentCurrent.kana_key, ResidentCurrent.atena_number)
+        .limit(limit)
+        .offset(offset)
+    ).all()
+    return rows, int(total)
+
+
+def population_rows(session: Session) -> Sequence[ResidentCurrent]:
+    require_context(session)
+    return session.scalars(
+        scoped(session, ResidentCurrent).where(ResidentCurrent.status.in_(["resident", "removed"]))
+    ).all()

@@ -1,0 +1,253 @@
+"""The register through its API: events, reads, search, rules and bad input."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from tests.helpers import IMIZU, NAMERIKAWA, add_machiaza, bearer
+
+TODAY = dt.date.today()
+MACHIAZA = [("162116-0001", "大門", "ダイモン"), ("162116-0002", "小島", "オシマ")]
+
+
+@pytest.fixture
+def clerk(state, demo) -> dict[str, str]:
+    add_machiaza(state, IMIZU, MACHIAZA)
+    return bearer(state, IMIZU, "clerk")
+
+
+def person(**over: Any) -> dict[str, Any]:
+    base = {"family_name": "射水", "given_name": "太郎", "family_name_kana": "イミズ",
+            "given_name_kana": "タロウ", "birth_date": "昭和50年4月1日", "sex": "male",
+            "relationship": "世帯主"}
+    return base | over
+
+
+def move_in_body(persons: list[dict[str, Any]], days_ago: int = 3, **over: Any) -> dict[str, Any]:
+    return {"effective_on": (TODAY - dt.timedelta(days=days_ago)).isoformat(),
+            "persons": persons,
+            "address": {"machiaza_code": "162116-0001", "banchi": "1番地"},
+            "previous_address": "富山県富山市新桜町7番38号"} | over
+
+
+def test_move_in_of_a_household_of_three(client: TestClient, clerk) -> None:
+    family = [person(), person(given_name="花子", given_name_kana="ハナコ", sex="female",
+                               relationship="妻", birth_date="昭和52年5月5日"),
+              person(given_name="一郎", given_name_kana="イチロウ", relationship="子",
+                     birth_date="平成20年1月10日")]
+    response = client.post("/api/v1/residents/move-in", json=move_in_body(family), headers=clerk)
+    assert response.status_code == 201, response.text
+    result = response.json()
+    assert result["label"] == "転入"
+    assert len(result["person_ids"]) == 3
+    household = client.get(f"/api/v1/households/{result['household_ids'][0]}",
+                           headers=clerk).json()
+    assert [m["relationship"] for m in household["members"]] == ["世帯主", "妻", "子"]
+    assert household["address"].startswith("大門 1番地")
+    record = client.get(f"/api/v1/residents/{result['person_ids'][0]}", headers=clerk).json()
+    assert record["data"]["birth_date"]["display"] == "昭和50年4月1日"
+    assert record["status"] == "resident"
+
+
+def test_kana_search_is_normalised(client: TestClient, clerk) -> None:
+    unique = "ヨシモト"
+    client.post("/api/v1/residents/move-in", headers=clerk, json=move_in_body(
+        [person(family_name="吉本", family_name_kana=unique)]))
+    for query in ("よしもと", "ﾖｼﾓﾄ", "ヨシ", "よし"):
+        found = client.get("/api/v1/residents", params={"kana": query}, headers=clerk).json()
+        assert any(i["family_name"] == "吉本" for i in found["items"]), query
+
+
+def test_bad_input_gets_a_message_per_field_and_writes_nothing(client: TestClient, clerk) -> None:
+    before = client.get("/api/v1/residents", params={"kana": "ミライ"}, headers=clerk).json()
+    bad = move_in_body([person(family_name="未来\u0007", family_name_kana="mirai",
+                               my_number="123456789012", relationship="孫")], days_ago=-1)
+    response = client.post("/api/v1/residents/move-in", json=bad, headers=clerk)
+    assert response.status_code == 422
+    fields = {d["field"]: d for d in response.json()["details"]}
+    assert fields["persons.0.family_name"]["type"] == "control_character"
+    assert fields["persons.0.family_name_kana"]["type"] == "invalid_kana"
+    assert fields["persons.0.my_number"]["type"] == "invalid_my_number"
+    assert "123456789012" not in response.text
+    assert fields["persons.0.relationship"]["type"] == "invalid_relationship"
+    after = client.get("/api/v1/residents", params={"kana": "ミライ"}, headers=clerk).json()
+    assert after["total"] == before["total"]
+
+
+def test_future_effective_date_is_refused(client: TestClient, clerk) -> None:
+    response = client.post("/api/v1/residents/move-in", headers=clerk,
+                           json=move_in_body([person(family_name_kana="ミライ")], days_ago=-1))
+    assert response.status_code == 422
+    assert response.json()["code"] == "future_effective_date"
+
+
+def test_unknown_machiaza_is_refused(client: TestClient, clerk) -> None:
+    body = move_in_body([person()])
+    body["address"]["machiaza_code"] = "162116-9999"
+    response = client.post("/api/v1/residents/move-in", json=body, headers=clerk)
+    assert response.status_code == 422
+    assert response.json()["code"] == "unknown_machiaza"
+
+
+def test_late_notification_is_accepted_and_flagged(client: TestClient, clerk) -> None:
+    response = client.post("/api/v1/residents/move-in", headers=clerk,
+                           json=move_in_body([person(family_name_kana="オクレ")], days_ago=30))
+    assert response.status_code == 201
+    assert response.json()["late_days"] == 16
+    alerts = client.get("/api/v1/residents-alerts", headers=clerk).json()
+    assert any(a["kind"] == "late_notification" and a["event_id"] == response.json()["event_id"]
+               for a in alerts)
+
+
+def test_same_idempotency_key_registers_once(client: TestClient, clerk) -> None:
+    key = {"Idempotency-Key": f"move-in-{uuid.uuid4()}"}
+    body = move_in_body([person(family_name="二重", family_name_kana="ニジュウトウロク")])
+    first = client.post("/api/v1/residents/move-in", json=body, headers=clerk | key)
+    second = client.post("/api/v1/residents/move-in", json=body, headers=clerk | key)
+    assert first.status_code == second.status_code == 201
+    assert first.json() == second.json()
+    found = client.get("/api/v1/residents", params={"kana": "ニジュウトウロク"},
+                       headers=clerk).json()
+    assert found["total"] == 1
+
+
+def test_head_leaving_one_member_left_becomes_head(client: TestClient, clerk) -> None:
+    moved = client.post("/api/v1/residents/move-in", headers=clerk, json=move_in_body([
+        person(family_name_kana="フタリ"),
+        person(given_name="次郎", given_name_kana="ジロウ", relationship="子",
+               family_name_kana="フタリ")])).json()
+    head, child = moved["person_ids"]
+    hid = moved["household_ids"][0]
+    version = client.get(f"/api/v1/households/{hid}", headers=clerk).json()["version"]
+    died = client.post("/api/v1/residents/death", headers=clerk, json={
+        "effective_on": TODAY.isoformat(), "person_id": head,
+        "household": {"household_id": hid, "version": version}})
+    assert died.status_code == 201, died.text
+    members = client.get(f"/api/v1/households/{hid}", headers=clerk).json()["members"]
+    assert [(m["person_id"], m["relationship"]) for m in members] == [(child, "世帯主")]
+
+
+def test_head_leaving_two_members_left_raises_an_alert(client: TestClient, clerk) -> None:
+    moved = client.post("/api/v1/residents/move-in", headers=clerk, json=move_in_body([
+        person(family_name_kana="サンニン"),
+        person(given_name="花子", given_name_kana="ハナコ", sex="female", relationship="妻"),
+        person(given_name="次郎", given_name_kana="ジロウ", relationship="子")])).json()
+    head, wife, child = moved["person_ids"]
+    hid = moved["household_ids"][0]
+    version = client.get(f"/api/v1/households/{hid}", headers=clerk).json()["version"]
+    out = client.post("/api/v1/residents/move-out", headers=clerk, json={
+        "effective_on": TODAY.isoformat(), "person_ids": [head],
+        "household": {"household_id": hid, "version": version},
+        "destination_address": "石川県金沢市広坂1丁目1番1号"}).json()
+    assert any("世帯主変更" in a for a in out["alerts"])
+    version = client.get(f"/api/v1/households/{hid}", headers=clerk).json()["version"]
+    changed = client.post("/api/v1/residents/head-change", headers=clerk, json={
+        "effective_on": TODAY.isoformat(),
+        "household": {"household_id": hid, "version": version},
+        "relationships": {wife: "世帯主", child: "子"}})
+    assert changed.status_code == 201, changed.text
+    open_alerts = client.get("/api/v1/residents-alerts", headers=clerk).json()
+    assert not any(a["household_id"] == hid and a["kind"] == "head_change_required"
+                   for a in open_alerts)
+
+
+def test_stale_household_version_is_a_conflict(client: TestClient, clerk) -> None:
+    moved = client.post("/api/v1/residents/move-in", headers=clerk, json=move_in_body([
+        person(family_name_kana="キョウゴウ"),
+        person(given_name="次郎", given_name_kana="ジロウ", relationship="子")])).json()
+    hid = moved["household_ids"][0]
+    version = client.get(f"/api/v1/households/{hid}", headers=clerk).json()["version"]
+    ref = {"household_id": hid, "version": version}
+    birth_day = (TODAY - dt.timedelta(days=1)).isoformat()
+    baby = person(given_name="三郎", given_name_kana="サブロウ", relationship="子",
+                  birth_date=birth_day)
+    first = client.post("/api/v1/residents/birth", headers=clerk, json={
+        "effective_on": birth_day, "person": baby, "household": ref})
+    second = client.post("/api/v1/residents/birth", headers=clerk, json={
+        "effective_on": birth_day, "person": baby, "household": ref})
+    assert first.status_code == 201, first.text
+    assert second.status_code == 409
+    members = client.get(f"/api/v1/households/{hid}", headers=clerk).json()["members"]
+    assert len(members) == 3
+
+
+def test_record_as_of_both_time_axes(client: TestClient, clerk) -> None:
+    moved = client.post("/api/v1/residents/move-in", headers=clerk, json=move_in_body(
+        [person(family_name="誤記", family_name_kana="ゴキ")], days_ago=10)).json()
+    pid = moved["person_ids"][0]
+    before_fix = client.get(f"/api/v1/residents/{pid}", headers=clerk).json()
+    fixed = client.post("/api/v1/residents/clerical-correction", headers=clerk, json={
+        "effective_on": TODAY.isoformat(), "person_id": pid,
+        "changes": {"family_name": "吾木"}, "reason": "入力誤り"})
+    assert fixed.status_code == 201, fixed.text
+    now = client.get(f"/api/v1/residents/{pid}", headers=clerk).json()
+    assert now["data"]["family_name"] == "吾木"
+    then = client.get(f"/api/v1/residents/{pid}", headers=clerk,
+                      params={"known_at": before_fix["recorded_at"]}).json()
+    assert then["data"]["family_name"] == "誤記"
+    before_move = client.get(f"/api/v1/residents/{pid}", headers=clerk, params={
+        "as_of": (TODAY - dt.timedelta(days=11)).isoformat()})
+    assert before_move.status_code == 404
+    history = client.get(f"/api/v1/residents/{pid}/history", headers=clerk).json()
+    assert [h["data"]["family_name"] for h in history] == ["誤記", "吾木"]
+
+
+def test_cancel_keeps_history_and_voids_the_entry(client: TestClient, state, clerk) -> None:
+    moved = client.post("/api/v1/residents/move-in", headers=clerk, json=move_in_body(
+        [person(family_name_kana="トリケシ")])).json()
+    supervisor = bearer(state, IMIZU, "supervisor")
+    cancel = client.post(f"/api/v1/residents/events/{moved['event_id']}/cancel",
+                         headers=supervisor, json={"reason": "別人の届出と取り違え"})
+    assert cancel.status_code == 201, cancel.text
+    found = client.get("/api/v1/residents", params={"kana": "トリケシ"}, headers=clerk).json()
+    assert found["total"] == 0
+    history = client.get(f"/api/v1/residents/{moved['person_ids'][0]}/history",
+                         headers=clerk).json()
+    assert [h["status"] for h in history] == ["resident", "voided"]
+
+
+def test_my_number_is_masked_found_by_index_and_revealed_with_a_purpose(
+        client: TestClient, clerk) -> None:
+    from stdnum.jp import in_
+
+    number = "23456789012"
+    number += in_.calc_check_digit(number)
+    moved = client.post("/api/v1/residents/move-in", headers=clerk, json=move_in_body(
+        [person(family_name_kana="バンゴウ", my_number=number)])).json()
+    pid = moved["person_ids"][0]
+    record = client.get(f"/api/v1/residents/{pid}", headers=clerk)
+    assert number not in record.text
+    assert record.json()["my_number_masked"] == "************"
+    found = client.post("/api/v1/residents/search/my-number", headers=clerk,
+                        json={"my_number": number}).json()
+    assert [i["person_id"] for i in found["items"]] == [pid]
+    shown = client.post(f"/api/v1/residents/{pid}/my-number", headers=clerk,
+                        json={"purpose": "国民健康保険の資格取得"}).json()
+    assert shown["my_number"] == number
+
+
+def test_another_municipality_cannot_see_imizu_residents(client: TestClient, state, clerk) -> None:
+    moved = client.post("/api/v1/residents/move-in", headers=clerk, json=move_in_body(
+        [person(family_name_kana="ベツノマチ")])).json()
+    other = bearer(state, NAMERIKAWA, "clerk")
+    assert client.get(f"/api/v1/residents/{moved['person_ids'][0]}",
+                      headers=other).status_code == 404
+    assert client.get(f"/api/v1/households/{moved['household_ids'][0]}",
+                      headers=other).status_code == 404
+    found = client.get("/api/v1/residents", params={"kana": "ベツノマチ"}, headers=other).json()
+    assert found["total"] == 0
+
+
+def test_statistics_count_the_population_on_a_date(client: TestClient, clerk) -> None:
+    stats = client.get("/api/v1/residents/statistics", headers=clerk).json()
+    assert stats["total"] == stats["japanese"] + stats["foreign"]
+    assert sum(stats["by_sex"].values()) == stats["total"]
+    assert sum(stats["by_age_band"].values()) == stats["total"]
+    past = client.get("/api/v1/residents/statistics", headers=clerk,
+                      params={"as_of": "2000-01-01"}).json()
+    assert past["total"] == 0
