@@ -7,7 +7,7 @@ from types import TracebackType
 from sqlalchemy.orm import Session, sessionmaker
 
 from core.events import DomainEvent, EventBus, to_outbox
-from core.scoping import TenantContext, get_context, set_context
+from core.scoping import TenantContext, TenantId, get_context, set_context, tenant_scope
 
 _MAX_EVENT_ROUNDS = 20  # a handler chain longer than this is a wiring loop, not business
 
@@ -57,10 +57,13 @@ class UnitOfWork:
                 raise RuntimeError("event handlers keep publishing events: a loop in the wiring")
             batch, self._events = self._events, []
             for event in batch:
-                for handler in self.bus.handlers_for(event):
-                    handler(event, self)
-                self.session.add(to_outbox(event))
-            self.session.flush()
+                # Each event belongs to one tenant: its handlers and its outbox row run in that
+                # tenant's context (a move between two members publishes events for both).
+                with tenant_scope(self.session, TenantContext(TenantId(event.tenant_id))):
+                    for handler in self.bus.handlers_for(event):
+                        handler(event, self)
+                    self.session.add(to_outbox(event))
+                    self.session.flush()
 
     def commit(self) -> None:
         self._dispatch()

@@ -265,7 +265,6 @@ class ResidentCurrent(TenantScoped, Base):
     banchi: Mapped[str | None] = mapped_column(String(60))
     juminhyo_code: Mapped[str | None] = mapped_column(String(11))
     my_number_index: Mapped[str | None] = mapped_column(String(64))
-    protected: Mapped[bool] = mapped_column(Boolean, default=False)
 
     __table_args__ = (
         ForeignKeyConstraint(["tenant_id", "person_id"], ["persons.tenant_id", "persons.id"]),
@@ -300,3 +299,70 @@ class RegisterAlert(TenantScoped, Base):
     __table_args__ = (
         Index("ix_register_alerts_tenant_id_resolved_at", "tenant_id", "resolved_at"),
     )
+
+
+class ProtectionMeasure(TenantScoped, Base):
+    """DV等支援措置 (事務処理要領 第5-10): blocks copies and third-party viewing of a person.
+
+    In force from ``started_on`` to ``ends_on`` inclusive (one year, extendable from one month
+    before the end) unless ``ended_on`` is set; the end is automatic, by date.
+    """
+
+    __tablename__ = "protection_measures"
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=new_id)
+    person_id: Mapped[uuid.UUID] = mapped_column(Uuid)
+    category: Mapped[str] = mapped_column(String(40))
+    started_on: Mapped[dt.date] = mapped_column(Date)
+    ends_on: Mapped[dt.date] = mapped_column(Date)
+    ended_on: Mapped[dt.date | None] = mapped_column(Date)
+    extensions: Mapped[int] = mapped_column(Integer, default=0)
+    # Who the person is protected from, so a request by them can be recognised; never printed.
+    aggressor: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    origin_lg_code: Mapped[str | None] = mapped_column(String(6))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    version: Mapped[int] = mapped_column(Integer, default=1)
+
+    __table_args__ = (
+        ForeignKeyConstraint(["tenant_id", "person_id"], ["persons.tenant_id", "persons.id"]),
+        Index("ix_protection_measures_tenant_id_person_id", "tenant_id", "person_id"),
+    )
+    __mapper_args__ = {"version_id_col": version}  # noqa: RUF012
+
+
+class MoveTransfer(TenantScoped, Base):
+    """Electronic move-out data (転出証明書情報) delivered by another member of the deployment.
+
+    Owned by the destination: the source writes it into the destination's tenant once, through
+    ``resident_records.transfers``, and can never read it back.
+    """
+
+    __tablename__ = "move_transfers"
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=new_id)
+    source_lg_code: Mapped[str] = mapped_column(String(6))
+    source_name: Mapped[str] = mapped_column(String(60))
+    source_event_id: Mapped[uuid.UUID] = mapped_column(Uuid)
+    planned_move_out_on: Mapped[dt.date] = mapped_column(Date)
+    destination_address: Mapped[str] = mapped_column(String(300))
+    persons: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    used_event_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
+    used_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+
+    __table_args__ = (Index("ix_move_transfers_tenant_id_used_at", "tenant_id", "used_at"),)
+
+
+class MoveInNotice(TenantScoped, Base):
+    """転入通知 (法9条1項) received from the destination member; confirms the move-out."""
+
+    __tablename__ = "move_in_notices"
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=new_id)
+    source_event_id: Mapped[uuid.UUID] = mapped_column(Uuid)
+    destination_lg_code: Mapped[str] = mapped_column(String(6))
+    destination_name: Mapped[str] = mapped_column(String(60))
+    person_ids: Mapped[list[str]] = mapped_column(JSON)
+    moved_in_on: Mapped[dt.date] = mapped_column(Date)
+    received_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    confirmation_event_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)

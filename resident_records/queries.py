@@ -16,6 +16,7 @@ from core.crypto import TenantKeys
 from core.errors import NotFound, ValidationFailed
 from core.japanese.checkdigits import is_valid_my_number
 from core.japanese.kana import is_kana, search_key, strip_variation_selectors
+from resident_records import protection
 from resident_records import repository as repo
 from resident_records.models import RecordStatus, ResidentCurrent, ResidentRecordVersion
 from resident_records.rules.register_dates import RegisterDate
@@ -42,13 +43,8 @@ def address_text(session: Session, data: dict[str, Any]) -> str | None:
 
 
 def _summary(
-    session: Session, cur: ResidentCurrent, names: dict[str, Any] | None = None
+    cur: ResidentCurrent, names: dict[str, Any], protected: set[uuid.UUID]
 ) -> ResidentSummary:
-    names = (
-        names
-        if names is not None
-        else repo.machiaza_names(session, {cur.machiaza_code} if cur.machiaza_code else set())
-    )
     m = names.get(cur.machiaza_code or "")
     address = (
         " ".join(p for p in [m.name if m else (cur.machiaza_code or ""), cur.banchi or ""] if p)
@@ -67,13 +63,14 @@ def _summary(
         household_id=cur.household_id,
         relationship=cur.relationship,
         resident_until=cur.resident_until,
-        protected=cur.protected,
+        protected=cur.person_id in protected,
     )
 
 
 def summaries(session: Session, rows: Sequence[ResidentCurrent]) -> list[ResidentSummary]:
     names = repo.machiaza_names(session, {r.machiaza_code for r in rows if r.machiaza_code})
-    return [_summary(session, r, names) for r in rows]
+    protected = protection.protected_ids(session, [r.person_id for r in rows], dt.date.today())
+    return [_summary(r, names, protected) for r in rows]
 
 
 def record(

@@ -12,7 +12,8 @@ from pydantic import BaseModel, ConfigDict, StringConstraints
 
 from core import audit
 from core.crypto import TenantKeys
-from resident_records import queries
+from core.errors import NotFound
+from resident_records import protection, queries, transfers
 from resident_records import repository as repo
 from resident_records.models import EventKind
 from resident_records.schemas import (
@@ -20,6 +21,7 @@ from resident_records.schemas import (
     CancelCommand,
     CorrectionCommand,
     DeathCommand,
+    DisclosureCheck,
     EventResult,
     HeadChangeCommand,
     HouseholdChangeCommand,
@@ -31,10 +33,15 @@ from resident_records.schemas import (
     MoveOutConfirmCommand,
     MoveWithinCommand,
     NameChangeCommand,
+    ProtectionChange,
+    ProtectionRead,
+    ProtectionStart,
     RemovalCommand,
     ResidentRecordRead,
     ResidentSummary,
     StatisticsRead,
+    TransferMoveInCommand,
+    TransferRead,
 )
 from resident_records.service import Register
 from tenancy.auth import Principal
@@ -646,3 +653,137 @@ def list_alerts(uow: UoW, who: Reader) -> list[AlertRead]:
         )
         for a in repo.open_alerts(uow.session)
     ]
+
+
+# --- moves between members of the deployment ---------------------------------------------------
+
+
+@router.get("/residents-transfers")
+def list_transfers(uow: UoW, who: Writer) -> list[TransferRead]:
+    """電子的な転出情報 received from other members and not yet used for a move-in."""
+    out = [
+        TransferRead.model_validate(t, from_attributes=True) for t in transfers.pending(uow.session)
+    ]
+    for t in out:  # the ciphertext stays in the database
+        t.persons = [{k: v for k, v in p.items() if k != "my_number_cipher"} for p in t.persons]
+    _audit_read(uow, who, "transfer.list_read", "move_transfer", None, None, {"count": len(out)})
+    return out
+
+
+@router.post(
+    "/residents-transfers/{transfer_id}/move-in", status_code=201, response_model=EventResult
+)
+def move_in_from_transfer(
+    transfer_id: uuid.UUID,
+    body: TransferMoveInCommand,
+    request: Request,
+    response: Response,
+    uow: UoW,
+    who: Writer,
+    idempotency_key: IdempotencyKey = None,
+) -> Any:
+    """転入 / 特例転入 from another member's electronic move-out data (法24条の2); the source
+    receives the 転入通知 and its move-out is confirmed in the same transaction."""
+    return _event(
+        request,
+        response,
+        uow,
+        who,
+        idempotency_key,
+        body,
+        lambda r: transfers.move_in(r, transfer_id, body),
+    )
+
+
+# --- protection measures (DV等支援措置) ----------------------------------------------------------
+
+
+def _protection_read(m: Any) -> ProtectionRead:
+    return ProtectionRead(
+        id=m.id,
+        person_id=m.person_id,
+        category=m.category,
+        started_on=m.started_on,
+        ends_on=m.ends_on,
+        ended_on=m.ended_on,
+        extensions=m.extensions,
+        in_force=protection.in_force(m, dt.date.today()),
+        origin_lg_code=m.origin_lg_code,
+        version=m.version,
+    )
+
+
+@router.get("/residents/{person_id}/protection")
+def list_protection(person_id: uuid.UUID, uow: UoW, who: Writer) -> list[ProtectionRead]:
+    """支援措置の一覧 of one person."""
+    if repo.person(uow.session, person_id) is None:
+        raise NotFound("指定された住民は見つかりません。", code="resident_not_found")
+    _audit_read(uow, who, "protection.read", "resident", str(person_id), None)
+    return [_protection_read(m) for m in protection.measures(uow.session, person_id)]
+
+
+@router.post("/residents/{person_id}/protection", status_code=201)
+def start_protection(
+    person_id: uuid.UUID, body: ProtectionStart, uow: UoW, who: Supervisor
+) -> ProtectionRead:
+    """支援措置の開始 (事務処理要領 第5-10): one year, ending by itself."""
+    m = protection.start(
+        uow.session,
+        who.actor,
+        person_id,
+        category=body.category,
+        started_on=body.started_on,
+        aggressor=body.aggressor,
+        today=dt.date.today(),
+    )
+    return _protection_read(m)
+
+
+@router.post("/protection-measures/{measure_id}/extend")
+def extend_protection(
+    measure_id: uuid.UUID, body: ProtectionChange, uow: UoW, who: Supervisor
+) -> ProtectionRead:
+    """支援措置の延長 (from one month before the end, by one year)."""
+    m = protection.extend(
+        uow.session, who.actor, measure_id, version=body.version, today=dt.date.today()
+    )
+    return _protection_read(m)
+
+
+@router.post("/protection-measures/{measure_id}/end")
+def end_protection(
+    measure_id: uuid.UUID, body: ProtectionChange, uow: UoW, who: Supervisor
+) -> ProtectionRead:
+    """支援措置の終了 (at the person's request)."""
+    today = dt.date.today()
+    m = protection.end(
+        uow.session,
+        who.actor,
+        measure_id,
+        version=body.version,
+        ended_on=body.ended_on or today,
+        today=today,
+    )
+    return _protection_read(m)
+
+
+@router.post("/residents/{person_id}/disclosure-check")
+def disclosure_check(
+    person_id: uuid.UUID, body: DisclosureCheck, uow: UoW, who: Writer
+) -> dict[str, bool]:
+    """交付・閲覧の可否: refused (403, logged) while a protection measure is in force."""
+    if repo.person(uow.session, person_id) is None:
+        raise NotFound("指定された住民は見つかりません。", code="resident_not_found")
+    blocked = protection.check_disclosure(
+        uow.session,
+        who.actor,
+        person_id,
+        requester_type=body.requester_type,
+        requester_name=body.requester_name,
+        purpose=body.purpose,
+        on=dt.date.today(),
+    )
+    if blocked is not None:
+        uow.commit()  # the refused attempt stays in the log although the request fails
+        raise blocked
+    return {"allowed": True}

@@ -216,6 +216,64 @@ class MoveInCommand(EventBase):
     )
 
 
+class TransferMoveInCommand(EventBase):
+    """転入 from another member's electronic move-out data (persons come from the transfer)."""
+
+    address: AddressInput
+    card: bool = Field(default=False, description="マイナンバーカードによる特例転入")
+    join_household: HouseholdRef | None = None
+    relationships: dict[uuid.UUID, Relationship] | None = Field(
+        default=None, description="転出元の住民ごとに続柄を変える場合（転出元の宛名ID → 続柄）"
+    )
+
+
+class ProtectionStart(Schema):
+    """支援措置の開始 (申出の受理)."""
+
+    category: Literal["DV", "ストーカー行為等", "児童虐待等", "その他"]
+    started_on: dt.date
+    aggressor: dict[str, Annotated[str, StringConstraints(max_length=200)]] = Field(
+        default_factory=dict, description="加害者の氏名・住所など（交付請求の判定に用いる）"
+    )
+
+
+class ProtectionChange(Schema):
+    version: int
+    ended_on: dt.date | None = None
+
+
+class ProtectionRead(Schema):
+    id: uuid.UUID
+    person_id: uuid.UUID
+    category: str
+    started_on: dt.date
+    ends_on: dt.date
+    ended_on: dt.date | None
+    extensions: int
+    in_force: bool
+    origin_lg_code: str | None
+    version: int
+
+
+class DisclosureCheck(Schema):
+    """A request for a copy or a viewing, checked against protection measures first."""
+
+    requester_type: Literal["本人", "同一世帯", "代理人", "第三者", "職務上請求", "公用"]
+    requester_name: Name | None = None
+    purpose: LongText | None = None
+
+
+class TransferRead(Schema):
+    id: uuid.UUID
+    source_lg_code: str
+    source_name: str
+    planned_move_out_on: dt.date
+    destination_address: str
+    persons: list[dict[str, Any]]
+    created_at: dt.datetime
+    used_at: dt.datetime | None
+
+
 class BirthCommand(EventBase):
     """出生: a child enters an existing household; 異動日 is the date of birth."""
 

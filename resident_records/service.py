@@ -835,13 +835,19 @@ class Register:
         return self._result(event, [household.id], alerts)
 
     def move_out(self, cmd: MoveOutCommand, kind: EventKind = EventKind.MOVE_OUT) -> EventResult:
-        """転出 (法24条) / 国外転出: notified in advance with the planned date (異動日)."""
+        """転出 (法24条) / 国外転出: notified in advance with the planned date (異動日).
+
+        When the destination is another member of this deployment, the move-out data goes to
+        it electronically (no paper certificate, 法24条の2)."""
+        from resident_records import transfers
+
+        dest = transfers.deliverable(self.session, cmd.destination_lg_code)
         removal = {
             "destination_address": cmd.destination_address,
             "destination_lg_code": cmd.destination_lg_code,
             "planned_move_out_on": cmd.effective_on.isoformat(),
         }
-        return self._remove(
+        result = self._remove(
             kind,
             cmd,
             cmd.household,
@@ -851,6 +857,16 @@ class Register:
             publish=ev.ResidentMovedOut,
             publish_extra={"kind": kind.value, "destination_lg_code": cmd.destination_lg_code},
         )
+        if dest is not None and kind == EventKind.MOVE_OUT:
+            transfers.deliver(
+                self,
+                result.event_id,
+                list(cmd.person_ids),
+                dest,
+                cmd.destination_address,
+                cmd.effective_on,
+            )
+        return result
 
     def death(self, cmd: DeathCommand) -> EventResult:
         """死亡: the record becomes a 除票; the head rule applies to the remaining members."""

@@ -2,7 +2,7 @@
 
 Revision ID: 0002
 Revises: 0001
-Create Date: 2026-11-27 07:57:52.682611
+Create Date: 2026-11-27 08:02:40.120083
 """
 
 from __future__ import annotations
@@ -61,6 +61,51 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("tenant_id", "code", name=op.f("pk_machiaza")),
     )
+    op.create_table(
+        "move_in_notices",
+        sa.Column("tenant_id", sa.Integer(), nullable=False),
+        sa.Column("id", sa.Uuid(), nullable=False),
+        sa.Column("source_event_id", sa.Uuid(), nullable=False),
+        sa.Column("destination_lg_code", sa.String(length=6), nullable=False),
+        sa.Column("destination_name", sa.String(length=60), nullable=False),
+        sa.Column("person_ids", sa.JSON(), nullable=False),
+        sa.Column("moved_in_on", sa.Date(), nullable=False),
+        sa.Column("received_at", core.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("confirmation_event_id", sa.Uuid(), nullable=True),
+        sa.ForeignKeyConstraint(
+            ["tenant_id"],
+            ["municipalities.id"],
+            name=op.f("fk_move_in_notices_tenant_id_municipalities"),
+            ondelete="RESTRICT",
+        ),
+        sa.PrimaryKeyConstraint("tenant_id", "id", name=op.f("pk_move_in_notices")),
+    )
+    op.create_table(
+        "move_transfers",
+        sa.Column("tenant_id", sa.Integer(), nullable=False),
+        sa.Column("id", sa.Uuid(), nullable=False),
+        sa.Column("source_lg_code", sa.String(length=6), nullable=False),
+        sa.Column("source_name", sa.String(length=60), nullable=False),
+        sa.Column("source_event_id", sa.Uuid(), nullable=False),
+        sa.Column("planned_move_out_on", sa.Date(), nullable=False),
+        sa.Column("destination_address", sa.String(length=300), nullable=False),
+        sa.Column("persons", sa.JSON(), nullable=False),
+        sa.Column("created_at", core.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("used_event_id", sa.Uuid(), nullable=True),
+        sa.Column("used_at", core.db.UTCDateTime(timezone=True), nullable=True),
+        sa.ForeignKeyConstraint(
+            ["tenant_id"],
+            ["municipalities.id"],
+            name=op.f("fk_move_transfers_tenant_id_municipalities"),
+            ondelete="RESTRICT",
+        ),
+        sa.PrimaryKeyConstraint("tenant_id", "id", name=op.f("pk_move_transfers")),
+    )
+    with op.batch_alter_table("move_transfers", schema=None) as batch_op:
+        batch_op.create_index(
+            "ix_move_transfers_tenant_id_used_at", ["tenant_id", "used_at"], unique=False
+        )
+
     op.create_table(
         "number_sequences",
         sa.Column("tenant_id", sa.Integer(), nullable=False),
@@ -152,6 +197,38 @@ def upgrade() -> None:
         )
 
     op.create_table(
+        "protection_measures",
+        sa.Column("tenant_id", sa.Integer(), nullable=False),
+        sa.Column("id", sa.Uuid(), nullable=False),
+        sa.Column("person_id", sa.Uuid(), nullable=False),
+        sa.Column("category", sa.String(length=40), nullable=False),
+        sa.Column("started_on", sa.Date(), nullable=False),
+        sa.Column("ends_on", sa.Date(), nullable=False),
+        sa.Column("ended_on", sa.Date(), nullable=True),
+        sa.Column("extensions", sa.Integer(), nullable=False),
+        sa.Column("aggressor", sa.JSON(), nullable=False),
+        sa.Column("origin_lg_code", sa.String(length=6), nullable=True),
+        sa.Column("created_at", core.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("version", sa.Integer(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["tenant_id", "person_id"],
+            ["persons.tenant_id", "persons.id"],
+            name=op.f("fk_protection_measures_tenant_id_person_id_persons"),
+        ),
+        sa.ForeignKeyConstraint(
+            ["tenant_id"],
+            ["municipalities.id"],
+            name=op.f("fk_protection_measures_tenant_id_municipalities"),
+            ondelete="RESTRICT",
+        ),
+        sa.PrimaryKeyConstraint("tenant_id", "id", name=op.f("pk_protection_measures")),
+    )
+    with op.batch_alter_table("protection_measures", schema=None) as batch_op:
+        batch_op.create_index(
+            "ix_protection_measures_tenant_id_person_id", ["tenant_id", "person_id"], unique=False
+        )
+
+    op.create_table(
         "resident_current",
         sa.Column("tenant_id", sa.Integer(), nullable=False),
         sa.Column("person_id", sa.Uuid(), nullable=False),
@@ -186,7 +263,6 @@ def upgrade() -> None:
         sa.Column("banchi", sa.String(length=60), nullable=True),
         sa.Column("juminhyo_code", sa.String(length=11), nullable=True),
         sa.Column("my_number_index", sa.String(length=64), nullable=True),
-        sa.Column("protected", sa.Boolean(), nullable=False),
         sa.ForeignKeyConstraint(
             ["tenant_id", "person_id"],
             ["persons.tenant_id", "persons.id"],
@@ -304,8 +380,11 @@ def upgrade() -> None:
     tenant_scoped = [
         "households",
         "machiaza",
+        "move_in_notices",
+        "move_transfers",
         "number_sequences",
         "persons",
+        "protection_measures",
         "register_alerts",
         "residency_events",
         "resident_current",
@@ -342,6 +421,10 @@ def downgrade() -> None:
         batch_op.drop_index("ix_resident_current_tenant_id_atena_number")
 
     op.drop_table("resident_current")
+    with op.batch_alter_table("protection_measures", schema=None) as batch_op:
+        batch_op.drop_index("ix_protection_measures_tenant_id_person_id")
+
+    op.drop_table("protection_measures")
     with op.batch_alter_table("residency_events", schema=None) as batch_op:
         batch_op.drop_index("ix_residency_events_tenant_id_recorded_at")
         batch_op.drop_index("ix_residency_events_tenant_id_cancels_event_id")
@@ -356,6 +439,11 @@ def downgrade() -> None:
 
     op.drop_table("persons")
     op.drop_table("number_sequences")
+    with op.batch_alter_table("move_transfers", schema=None) as batch_op:
+        batch_op.drop_index("ix_move_transfers_tenant_id_used_at")
+
+    op.drop_table("move_transfers")
+    op.drop_table("move_in_notices")
     op.drop_table("machiaza")
     with op.batch_alter_table("households", schema=None) as batch_op:
         batch_op.drop_index("ix_households_tenant_id_household_number")

@@ -37,6 +37,7 @@ from core.scoping import RLS_SETTING, TenantContext, TenantId, set_context
 from core.uow import UnitOfWork
 from tenancy.models import Staff
 from tests.helpers import IMIZU, NAMERIKAWA, bearer, operator_headers, staff_login_id
+from tests.resident_records import isolation_cases as resident_isolation
 
 API = "/api/v1"
 # Tables in which 滑川市 must really have rows, so that "射水市 sees none of them" is not vacuous.
@@ -760,10 +761,14 @@ ID_ROUTE_CASES: dict[tuple[str, str], Callable[..., None]] = {
     ("DELETE", f"{API}/tokens/{{token_id}}"): _case_revoke_token,
     ("GET", f"{API}/audit/{{seq}}"): _case_get_audit,
 }
+ID_ROUTE_CASES.update(resident_isolation.CASES)
 # A body that passes validation, for the methods that need one (401/403 must come first anyway).
 ID_ROUTE_BODIES: dict[tuple[str, str], dict[str, Any]] = {
     ("PATCH", f"{API}/staff/{{staff_id}}"): {"version": 1},
+    **resident_isolation.BODIES,
 }
+# A role of the caller's own municipality that may not use the route: clerk unless stated.
+ID_ROUTE_UNPRIVILEGED: dict[tuple[str, str], str] = dict(resident_isolation.UNPRIVILEGED)
 
 
 def test_every_id_addressed_route_has_an_isolation_case(app) -> None:
@@ -798,8 +803,9 @@ def test_id_addressed_routes_check_credentials_then_role(
     url = _PATH_PARAM.sub(_sample_value, path)
     body = ID_ROUTE_BODIES.get(route)
     _assert_error(client.request(method, url, json=body), 401)
-    clerk = bearer(state, IMIZU, "clerk")  # neither tenant_admin nor supervisor
-    _assert_error(client.request(method, url, json=body, headers=clerk), 403, "forbidden")
+    role = ID_ROUTE_UNPRIVILEGED.get(route, "clerk")
+    unprivileged = bearer(state, IMIZU, role)
+    _assert_error(client.request(method, url, json=body, headers=unprivileged), 403, "forbidden")
 
 
 # --- 4. The operator never reaches personal data (both databases) ------------------------------
