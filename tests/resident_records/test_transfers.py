@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 
+from typing import Any
+
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
@@ -18,7 +20,7 @@ TODAY = dt.date.today()
 
 def _move_in_imizu(
     client: TestClient, clerk: dict[str, str], kana: str, my_number: str | None = None
-) -> dict:
+) -> dict[str, Any]:
     person = {
         "family_name": "転居",
         "given_name": "一郎",
@@ -49,7 +51,8 @@ def _move_in_imizu(
     }
     response = client.post(f"{API}/residents/move-in", json=body, headers=clerk)
     assert response.status_code == 201, response.text
-    return response.json()
+    result: dict[str, Any] = response.json()
+    return result
 
 
 def test_move_out_and_electronic_move_in_round_trip(
