@@ -176,6 +176,7 @@ class SearchQuery:
     my_number_index: str | None = None
     household_id: uuid.UUID | None = None
     include_removed: bool = False
+    include_non_residents: bool = False
     on: dt.date | None = None
 
 
@@ -220,9 +221,15 @@ def search(
     if q.household_id:
         conditions.append(ResidentCurrent.household_id == q.household_id)
     if not q.include_removed:
-        conditions.extend(_resident_on(q.on or dt.date.today()))
-    else:
+        on_day = and_(*_resident_on(q.on or dt.date.today()))
+        if q.include_non_residents:
+            conditions.append(or_(on_day, ResidentCurrent.status == "non_resident"))
+        else:
+            conditions.append(on_day)
+    elif q.include_non_residents:
         conditions.append(ResidentCurrent.status != "voided")
+    else:
+        conditions.append(ResidentCurrent.status.in_(["resident", "removed"]))
     stmt = stmt.where(*conditions)
     total = session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
     rows = session.scalars(

@@ -33,6 +33,7 @@ from resident_records.schemas import (
     MoveOutConfirmCommand,
     MoveWithinCommand,
     NameChangeCommand,
+    NonResidentCommand,
     ProtectionChange,
     ProtectionRead,
     ProtectionStart,
@@ -193,6 +194,21 @@ def birth(
 ) -> Any:
     """出生 (戸籍法49条の届出に基づく記載): the child joins a household."""
     return _event(request, response, uow, who, idempotency_key, body, lambda r: r.birth(body))
+
+
+@router.post("/non-residents", status_code=201, response_model=EventResult)
+def register_non_resident(
+    body: NonResidentCommand,
+    request: Request,
+    response: Response,
+    uow: UoW,
+    who: Reader,
+    idempotency_key: IdempotencyKey = None,
+) -> Any:
+    """住登外者の登録 (宛名管理): tax, NHI, pension and welfare staff may register them too."""
+    return _event(
+        request, response, uow, who, idempotency_key, body, lambda r: r.register_non_resident(body)
+    )
 
 
 # --- address and household --------------------------------------------------------------------
@@ -496,6 +512,7 @@ def search(
     atena_number: Annotated[str | None, Query(pattern=r"^\d{1,16}$")] = None,
     juminhyo_code: Annotated[str | None, Query(pattern=r"^\d{11}$")] = None,
     include_removed: bool = False,
+    include_non_residents: bool = False,
     page: Annotated[int, Query(ge=1, le=10_000)] = 1,
     per_page: Annotated[int, Query(ge=1, le=100)] = 20,
 ) -> SearchPage:
@@ -509,6 +526,7 @@ def search(
         atena_number=atena_number,
         juminhyo_code=juminhyo_code,
         include_removed=include_removed,
+        include_non_residents=include_non_residents,
     )
     rows, total = repo.search(uow.session, q, limit=per_page, offset=(page - 1) * per_page)
     _audit_read(

@@ -274,6 +274,22 @@ class TransferRead(Schema):
     used_at: dt.datetime | None
 
 
+class NonResidentCommand(Schema):
+    """住登外者の登録: a person who lives elsewhere but with whom the municipality deals
+    (a taxpayer owning land here, a former resident receiving benefits …)."""
+
+    family_name: Name
+    given_name: Name
+    family_name_kana: Kana | None = None
+    given_name_kana: Kana | None = None
+    birth_date: RegisterDateText
+    sex: Sex
+    address: LongText = Field(description="現住所（他団体・国外）")
+    my_number: MyNumber | None = None
+    foreign: ForeignResidentInput | None = None
+    reason: LongText = Field(description="登録の理由（課税・給付など）")
+
+
 class BirthCommand(EventBase):
     """出生: a child enters an existing household; 異動日 is the date of birth."""
 

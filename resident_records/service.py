@@ -62,6 +62,7 @@ from resident_records.schemas import (
     MoveOutConfirmCommand,
     MoveWithinCommand,
     NameChangeCommand,
+    NonResidentCommand,
     PersonInput,
     RemovalCommand,
 )
@@ -560,6 +561,47 @@ class Register:
         self._audit(event)
         self._publish(ev.ResidentBorn, event, [household.id])
         return self._result(event, [household.id], [])
+
+    def register_non_resident(self, cmd: NonResidentCommand) -> EventResult:
+        """住登外者の登録: a 宛名 without a resident record, kept for tax and benefits."""
+        birth = parse_register_date(cmd.birth_date, allow_uncertain=True)
+        if birth.value is not None and birth.value > self.today:
+            raise _field_error(
+                "birth_date", "生年月日に未来の日付は指定できません。", "future_birth_date"
+            )
+        if cmd.foreign is None and not (cmd.family_name_kana and cmd.given_name_kana):
+            raise _field_error("family_name_kana", "振り仮名を入力してください。", "missing_kana")
+        (number,) = self._next_numbers(ATENA_SEQUENCE, 1)
+        person = Person(atena_number=number, kind=PersonKind.NON_RESIDENT)
+        self.session.add(person)
+        self.session.flush()
+        event = self._event(
+            EventKind.NON_RESIDENT_REGISTRATION,
+            None,
+            effective_on=self.today,
+            notified_on=self.today,
+            household_id=None,
+            person_ids=[person.id],
+            details={"reason": cmd.reason},
+        )
+        data = cmd.model_dump(mode="json", exclude={"my_number", "birth_date", "reason"})
+        data.update(
+            birth_date=birth.to_json(),
+            outside_address=data.pop("address"),
+            relationship=None,
+            entitlements={},
+        )
+        self._append(
+            person=person,
+            data=data,
+            status=RecordStatus.NON_RESIDENT,
+            event=event,
+            effective_on=self.today,
+            household_id=None,
+            my_number=cmd.my_number,
+        )
+        self._audit(event)
+        return self._result(event, [], [])
 
     # === changes of address and household ====================================================
 
