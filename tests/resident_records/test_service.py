@@ -31,6 +31,7 @@ from core.uow import UnitOfWork
 from jichitai.state import AppState
 from resident_records import queries
 from resident_records import repository as repo
+from resident_records.events import ResidentEvent
 from resident_records.models import (
     EventKind,
     Machiaza,
@@ -61,7 +62,6 @@ from resident_records.schemas import (
     PersonInput,
     RemovalCommand,
 )
-from resident_records.events import ResidentEvent
 from resident_records.service import Register
 from tests.helpers import new_tenant
 
