@@ -1,7 +1,8 @@
 """Demo data: the Toyama group of nine members, their agreement, and staff of every role.
 
 ``jichitai demo --residents N`` is the one generator of synthetic data that tests and benchmarks
-use; residents are added by the resident-records package once it exists.
+use: :func:`load_machiaza` loads every member's 町字 master and
+``resident_records.population.generate`` adds the residents, from the pools in ``demo_data``.
 """
 
 from __future__ import annotations
@@ -14,6 +15,8 @@ from sqlalchemy.orm import Session
 from core import audit
 from core.crypto import MasterKeyRing
 from core.scoping import TenantContext, TenantId, tenant_scope
+from jichitai.demo_data import loader
+from resident_records import population
 from tenancy import repository as repo
 from tenancy import service
 from tenancy.models import Municipality, Role
@@ -89,3 +92,11 @@ def load(session: Session, ring: MasterKeyRing, *, start: dt.date | None = None)
     if not repo.agreement_partners(session, members[0].id):
         service.conclude_agreement(session, group, AGREEMENT_NAME, members, start, actor)
     return logins
+
+
+def load_machiaza(session: Session) -> dict[str, int]:
+    """Load every member's 町字 master from the demo data; returns how many were added each."""
+    return {
+        code: population.load_machiaza_master(session, code, loader.machiaza(code))
+        for code, _name, _kind, _prefix in MEMBERS
+    }

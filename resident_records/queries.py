@@ -144,22 +144,64 @@ def history(session: Session, person_id: uuid.UUID) -> list[dict[str, Any]]:
 def household(
     session: Session, household_id: uuid.UUID, *, on: dt.date | None = None
 ) -> HouseholdRead:
+    """世帯の内容: today's members from the projection; a past date from the versions then."""
     h = repo.household(session, household_id)
     if h is None:
         raise NotFound("指定された世帯は見つかりません。", code="household_not_found")
-    members = repo.household_members(session, household_id, on or dt.date.today())
+    today = dt.date.today()
+    if on is None or on == today:
+        current = repo.household_members(session, household_id, today)
+        members = summaries(session, current)
+        first = current[0].person_id if current else None
+    else:
+        members = _members_on(session, household_id, on)
+        first = members[0].person_id if members else None
     address = None
-    if members:
-        latest = repo.latest_version(session, members[0].person_id)
-        address = address_text(session, latest.data) if latest else None
+    if first is not None:
+        entry = repo.version_as_of(session, first, on or today, dt.datetime.now(dt.UTC))
+        address = address_text(session, entry.data) if entry else None
     ordered = sorted(members, key=lambda m: (m.relationship != "世帯主", m.atena_number))
     return HouseholdRead(
         household_id=h.id,
         household_number=h.household_number,
         version=h.version,
         address=address,
-        members=summaries(session, ordered),
+        members=ordered,
     )
+
+
+def _members_on(session: Session, household_id: uuid.UUID, on: dt.date) -> list[ResidentSummary]:
+    now = dt.datetime.now(dt.UTC)
+    out: list[ResidentSummary] = []
+    ids = sorted(repo.household_member_ids_ever(session, household_id))
+    protected = protection.protected_ids(session, ids, on)
+    for pid in ids:
+        v = repo.version_as_of(session, pid, on, now)
+        person = repo.person(session, pid)
+        if v is None or person is None or v.household_id != household_id:
+            continue
+        if v.status != RecordStatus.RESIDENT:
+            continue
+        d = v.data
+        kana = (d.get("family_name_kana") or "") + (d.get("given_name_kana") or "")
+        out.append(
+            ResidentSummary(
+                person_id=pid,
+                atena_number=person.atena_number,
+                status=v.status,
+                family_name=d["family_name"],
+                given_name=d["given_name"],
+                kana=kana,
+                birth_date=v.birth_date.isoformat() if v.birth_date else None,
+                sex=v.sex,
+                address=address_text(session, d),
+                household_id=household_id,
+                relationship=d.get("relationship"),
+                resident_until=None,
+                protected=pid in protected,
+            )
+        )
+    return out
 
 
 def search_kana(text: str) -> str:

@@ -128,6 +128,34 @@ def version_as_of(
     return session.scalar(stmt)
 
 
+def future_versions(
+    session: Session, person_id: uuid.UUID, after: dt.date
+) -> list[ResidentRecordVersion]:
+    """The entry in force at each effective date later than ``after`` (newest knowledge)."""
+    stmt = (
+        scoped(session, ResidentRecordVersion)
+        .where(
+            ResidentRecordVersion.person_id == person_id, ResidentRecordVersion.effective_on > after
+        )
+        .order_by(ResidentRecordVersion.effective_on, ResidentRecordVersion.recorded_at)
+    )
+    newest: dict[dt.date, ResidentRecordVersion] = {}
+    for v in session.scalars(stmt):
+        newest[v.effective_on] = v
+    return list(newest.values())
+
+
+def household_member_ids_ever(session: Session, household_id: uuid.UUID) -> set[uuid.UUID]:
+    """Everyone who has had an entry in this household at some time."""
+    stmt = (
+        scoped(session, ResidentRecordVersion)
+        .with_only_columns(ResidentRecordVersion.person_id)
+        .where(ResidentRecordVersion.household_id == household_id)
+        .distinct()
+    )
+    return set(session.scalars(stmt))
+
+
 def versions(session: Session, person_id: uuid.UUID) -> Sequence[ResidentRecordVersion]:
     stmt = (
         scoped(session, ResidentRecordVersion)

@@ -207,15 +207,28 @@ class Register:
     def _check_not_before_latest(
         self, latest: ResidentRecordVersion, effective_on: dt.date
     ) -> None:
-        # A back-dated event under a later entry would leave the later entry stale; the counter
-        # cancels the later entry first (取消) and registers both in order.
-        if effective_on < latest.effective_on:
+        # A back-dated event under an entry already in force would leave that entry stale; the
+        # counter cancels it first (取消) and registers both in order. Entries dated in the
+        # future (a planned move-out) do not block: _append re-bases them.
+        present = latest
+        if latest.effective_on > max(self.today, effective_on):
+            present = (
+                repo.version_as_of(self.session, latest.person_id, self.today, utcnow()) or latest
+            )
+        if effective_on < present.effective_on:
             raise _field_error(
                 "effective_on",
-                f"この住民には{latest.effective_on.isoformat()}付けの異動が記録されています。"
+                f"この住民には{present.effective_on.isoformat()}付けの異動が記録されています。"
                 "それより前の日付の異動は、先にその異動を取消してから登録してください。",
                 "effective_date_before_latest",
             )
+
+    def _base(self, person_id: uuid.UUID, on: dt.date) -> ResidentRecordVersion:
+        """The entry in force on ``on`` as the register knows it now: what a change builds on."""
+        base = repo.version_as_of(self.session, person_id, on, utcnow())
+        if base is None:
+            raise NotFound("指定された時点の記録はありません。", code="no_record_at_that_time")
+        return base
 
     # --- events, versions, projection ---------------------------------------------------------
 
@@ -281,13 +294,62 @@ class Register:
         household_id: uuid.UUID | None,
         my_number: str | None = None,
         previous: ResidentRecordVersion | None = None,
-        resident_until: dt.date | None = None,
     ) -> ResidentRecordVersion:
-        """Append one version and refresh the person's row in the search projection."""
+        """Append one version, re-base entries dated after it, refresh the projection.
+
+        An entry dated in the future (a planned move-out, the head that follows from it) was
+        built on the state before this change; it is re-appended with the change carried into
+        it, so that reading any later date shows the change too. A removal or a voiding is
+        carried whole; any other change is carried as the items it changed.
+        """
         person_id = person.id if isinstance(person, Person) else person.person_id
+        future = repo.future_versions(self.session, person_id, effective_on)
+        before = (
+            repo.version_as_of(self.session, person_id, effective_on, utcnow()) if future else None
+        )
         cipher = previous.my_number_cipher if previous is not None else None
         if my_number is not None:
             cipher = self.keys.encrypt(my_number, context=MY_NUMBER_CONTEXT)
+        version = self._new_version(
+            person_id, event, effective_on, status, data, household_id, cipher
+        )
+        newest = version
+        terminal = status in {RecordStatus.REMOVED, RecordStatus.VOIDED} and (
+            before is None or before.status != status
+        )
+        for later in future:
+            if terminal:
+                later_data, later_status, later_household = data, status, household_id
+            else:
+                changed = {
+                    k: v for k, v in data.items() if before is None or before.data.get(k) != v
+                }
+                later_data = dict(later.data, **changed)
+                later_status = later.status
+                moved = before is None or before.household_id != household_id
+                later_household = household_id if moved else later.household_id
+            newest = self._new_version(
+                person_id,
+                event,
+                later.effective_on,
+                later_status,
+                later_data,
+                later_household,
+                cipher,
+            )
+        self._project(person, newest, newest.data, my_number)
+        return version
+
+    def _new_version(
+        self,
+        person_id: uuid.UUID,
+        event: ResidencyEvent,
+        effective_on: dt.date,
+        status: str,
+        data: dict[str, Any],
+        household_id: uuid.UUID | None,
+        cipher: bytes | None,
+    ) -> ResidentRecordVersion:
         birth = RegisterDate.from_json(data["birth_date"])
         version = ResidentRecordVersion(
             id=new_id(),  # the projection points at it before the flush assigns defaults
@@ -306,7 +368,6 @@ class Register:
             is_foreign=data.get("foreign") is not None,
         )
         self.session.add(version)
-        self._project(person, version, data, my_number, resident_until)
         return version
 
     def _project(
@@ -315,7 +376,6 @@ class Register:
         version: ResidentRecordVersion,
         data: dict[str, Any],
         my_number: str | None,
-        resident_until: dt.date | None,
     ) -> None:
         if isinstance(person, Person):
             cur = repo.current(self.session, person.id)
@@ -351,7 +411,10 @@ class Register:
             cur.my_number_index = self.keys.blind_index(my_number, context=MY_NUMBER_CONTEXT)
         became = data.get("became_resident_on")
         cur.resident_from = dt.date.fromisoformat(became) if became else None
-        cur.resident_until = resident_until if version.status == RecordStatus.REMOVED else None
+        cur.resident_until = None
+        if version.status == RecordStatus.REMOVED:
+            removed = (data.get("removal") or {}).get("removed_on")
+            cur.resident_until = dt.date.fromisoformat(removed) if removed else version.effective_on
 
     def _data_for(
         self,
@@ -441,17 +504,16 @@ class Register:
             return []
         if len(remaining) == 1:
             sole = remaining[0]
-            latest = repo.latest_version(self.session, sole.person_id)
-            assert latest is not None
-            data = dict(latest.data, relationship=HEAD)
+            base = self._base(sole.person_id, on)
+            # The member becomes head on the day the head leaves (a planned move-out: then).
             self._append(
                 person=sole,
-                data=data,
-                status=latest.status,
+                data=dict(base.data, relationship=HEAD),
+                status=base.status,
                 event=event,
-                effective_on=max(on, latest.effective_on),
+                effective_on=on,
                 household_id=household_id,
-                previous=latest,
+                previous=base,
             )
             return [f"{sole.family_name} {sole.given_name}さんが世帯主になりました。"]
         message = (
@@ -467,16 +529,14 @@ class Register:
         """転入 (法22条), 特例転入 (法24条の2), 国外転入, 職権記載: persons enter the register."""
         notified = self._check_dates(cmd)
         self._check_address(cmd.address)
-        heads = [p for p in cmd.persons if is_head(p.relationship)]
+        newcomers = {uuid.uuid4(): p.relationship for p in cmd.persons}
         if cmd.join_household is None:
+            self._check_heads(newcomers, [], "persons")
             household = self._new_household()
-            if len(heads) > 1:
-                raise _field_error("persons", "世帯主は1人だけ指定してください。", "multiple_heads")
         else:
             household = self._claim_household(cmd.join_household)
             existing = repo.household_members(self.session, household.id, cmd.effective_on)
-            if heads and any(m.relationship and is_head(m.relationship) for m in existing):
-                raise _field_error("persons", "この世帯には既に世帯主がいます。", "multiple_heads")
+            self._check_heads(newcomers, existing, "persons")
         numbers = self._next_numbers(ATENA_SEQUENCE, len(cmd.persons))
         persons = [Person(atena_number=n, kind=PersonKind.RESIDENT) for n in numbers]
         self.session.add_all(persons)
@@ -521,8 +581,8 @@ class Register:
             raise _field_error(
                 "household", "世帯員のいない世帯には出生を記載できません。", "empty_household"
             )
-        anchor = repo.latest_version(self.session, members[0].person_id)
-        assert anchor is not None
+        self._check_heads({uuid.uuid4(): cmd.person.relationship}, members, "person.relationship")
+        anchor = self._base(members[0].person_id, cmd.effective_on)
         address = AddressInput(
             machiaza_code=anchor.data["machiaza_code"],
             banchi=anchor.data["banchi"],
@@ -628,6 +688,7 @@ class Register:
                     "世帯の一部が転居する場合は、転居する全員の新しい続柄を指定してください。",
                     "relationships_required",
                 )
+            self._check_heads(cmd.new_household_relationships, [], "new_household_relationships")
             target_id = self._new_household().id
         event = self._event(
             EventKind.MOVE_WITHIN,
@@ -644,6 +705,7 @@ class Register:
         for pid in sorted(movers):
             cur, latest = self._person_current(pid)
             self._check_not_before_latest(latest, cmd.effective_on)
+            latest = self._base(pid, cmd.effective_on)
             data = dict(latest.data)
             previous = self._address_text(latest.data)
             data.update(
@@ -704,15 +766,16 @@ class Register:
         for pid in sorted(movers):
             cur, latest = self._person_current(pid)
             self._check_not_before_latest(latest, cmd.effective_on)
-            data = dict(latest.data, relationship=relationships[pid])
+            base = self._base(pid, cmd.effective_on)
+            data = dict(base.data, relationship=relationships[pid])
             self._append(
                 person=cur,
                 data=data,
-                status=RecordStatus.RESIDENT,
+                status=base.status,
                 event=event,
                 effective_on=cmd.effective_on,
                 household_id=target.id,
-                previous=latest,
+                previous=base,
             )
         for alert in repo.open_alerts(self.session, target.id, "head_change_required"):
             if any(is_head(r) for r in relationships.values()):
@@ -854,8 +917,9 @@ class Register:
         for pid in person_ids:
             cur, latest = self._person_current(pid)
             self._check_not_before_latest(latest, cmd.effective_on)
+            base = self._base(pid, cmd.effective_on)
             data = dict(
-                latest.data,
+                base.data,
                 removal=dict(
                     removal,
                     removed_on=cmd.effective_on.isoformat(),
@@ -869,8 +933,7 @@ class Register:
                 event=event,
                 effective_on=cmd.effective_on,
                 household_id=household.id,
-                previous=latest,
-                resident_until=cmd.effective_on,
+                previous=base,
             )
         self._audit(event)
         self._publish(publish, event, [household.id], **(publish_extra or {}))
@@ -896,6 +959,7 @@ class Register:
             cmd.person_ids,
             removal,
             future_allowed=True,
+            deadline_days=NOTIFICATION_DEADLINE_DAYS,
             publish=ev.ResidentMovedOut,
             publish_extra={"kind": kind.value, "destination_lg_code": cmd.destination_lg_code},
         )
@@ -931,63 +995,61 @@ class Register:
         )
 
     def confirm_move_out(self, cmd: MoveOutConfirmCommand) -> EventResult:
-        """転出確定: the destination's 転入通知 fixes the date; removal is the earlier of the
-        planned date and the actual move-in date, and both are kept (J:50, J:680)."""
+        """転出確定: the destination's 転入通知 fixes the date; each person is removed on the
+        earlier of their planned date and the actual move-in date, and both are kept (J:50,
+        J:680)."""
         if cmd.moved_in_on > self.today:
             raise _field_error(
                 "moved_in_on", "転入日に未来の日付は指定できません。", "future_effective_date"
             )
-        versions: list[tuple[ResidentCurrent, ResidentRecordVersion]] = []
+        plan: list[tuple[ResidentCurrent, ResidentRecordVersion, dt.date]] = []
         for pid in cmd.person_ids:
             cur, latest = self._person_current(pid)
-            if latest.event_kind not in {EventKind.MOVE_OUT, EventKind.EMIGRATION}:
+            removal = latest.data.get("removal") or {}
+            planned = removal.get("planned_move_out_on")
+            confirmed = removal.get("move_out_confirmed_on")
+            if latest.status != RecordStatus.REMOVED or not planned or confirmed:
                 raise ValidationFailed(
-                    "転出の届出がされていない住民です。",
+                    "確定を待っている転出の届出がありません。",
                     code="no_move_out",
                     details={"person_id": str(pid)},
                 )
-            versions.append((cur, latest))
-        planned = versions[0][1].effective_on
-        removed_on = min(planned, cmd.moved_in_on)
+            plan.append((cur, latest, dt.date.fromisoformat(planned)))
+        removed_on = min(min(p for _c, _l, p in plan), cmd.moved_in_on)
+        households = [h for h in {v.household_id for _c, v, _p in plan} if h]
         event = self._event(
             EventKind.MOVE_OUT_CONFIRMED,
             None,
             effective_on=removed_on,
             notified_on=self.today,
-            household_id=versions[0][1].household_id,
+            household_id=plan[0][1].household_id,
             person_ids=list(cmd.person_ids),
             details={
                 "moved_in_on": cmd.moved_in_on.isoformat(),
                 "destination_lg_code": cmd.destination_lg_code,
             },
         )
-        for cur, latest in versions:
+        for cur, latest, planned in plan:
+            day = min(planned, cmd.moved_in_on)
             removal = dict(
                 latest.data.get("removal") or {},
-                removed_on=removed_on.isoformat(),
+                removed_on=day.isoformat(),
                 move_out_confirmed_on=cmd.moved_in_on.isoformat(),
             )
-            data = dict(latest.data, removal=removal)
-            # Both axes stay true: from the actual date on the person is removed, and the
-            # entry at the planned date (if later) now carries the confirmed data too.
-            for day in sorted({removed_on, latest.effective_on}):
-                self._append(
-                    person=cur,
-                    data=data,
-                    status=RecordStatus.REMOVED,
-                    event=event,
-                    effective_on=day,
-                    household_id=latest.household_id,
-                    previous=latest,
-                    resident_until=removed_on,
-                )
+            # Appended at the removal date; the entry at a later planned date is re-based, so
+            # both dates read "removed" with the confirmed data.
+            self._append(
+                person=cur,
+                data=dict(latest.data, removal=removal),
+                status=RecordStatus.REMOVED,
+                event=event,
+                effective_on=day,
+                household_id=latest.household_id,
+                previous=latest,
+            )
         self._audit(event)
-        self._publish(
-            ev.ResidentMoveOutConfirmed,
-            event,
-            [h for h in {v.household_id for _c, v in versions} if h],
-        )
-        return self._result(event, [h for h in {v.household_id for _c, v in versions} if h], [])
+        self._publish(ev.ResidentMoveOutConfirmed, event, households)
+        return self._result(event, households, [])
 
     # === corrections =========================================================================
 
@@ -997,6 +1059,10 @@ class Register:
         """職権修正 / 誤記修正: appends the corrected entry; the wrong one stays in history."""
         notified = self._check_dates(cmd)
         cur, latest = self._person_current(cmd.person_id)
+        # The entry a correction fixes is the one in force today (a planned move-out dated later
+        # is re-based by _append and carries the fix too).
+        if latest.effective_on > self.today:
+            latest = self._base(cmd.person_id, self.today)
         unknown = sorted(set(cmd.changes) - self._CORRECTABLE)
         if unknown:
             raise _field_error(
@@ -1023,6 +1089,10 @@ class Register:
                 data["birth_date"] = parse_register_date(validated.birth_date).to_json()
             else:
                 data[key] = new_values[key]
+        if not data.get("foreign") and not (
+            data.get("family_name_kana") and data.get("given_name_kana")
+        ):
+            raise _field_error("changes", "振り仮名を削除することはできません。", "missing_kana")
         # A correction belongs to the entry it corrects: same effective date, later record time.
         effective = latest.effective_on
         event = self._event(
@@ -1046,7 +1116,6 @@ class Register:
             effective_on=effective,
             household_id=latest.household_id,
             previous=latest,
-            resident_until=cur.resident_until,
         )
         self._audit(event)
         self._publish(
@@ -1063,6 +1132,13 @@ class Register:
         notified = self._check_dates(cmd)
         cur, latest = self._person_current(cmd.person_id)
         self._check_not_before_latest(latest, cmd.effective_on)
+        latest = self._base(cmd.person_id, cmd.effective_on)
+        if latest.status not in {RecordStatus.RESIDENT, RecordStatus.NON_RESIDENT}:
+            raise ValidationFailed(
+                "除票となった方の氏名は変更できません。記載の誤りは誤記修正で訂正してください。",
+                code="not_a_resident",
+                details={"person_id": str(cmd.person_id)},
+            )
         changes = cmd.model_dump(
             exclude_none=True,
             include={
@@ -1115,7 +1191,6 @@ class Register:
             effective_on=cmd.effective_on,
             household_id=latest.household_id,
             previous=latest,
-            resident_until=cur.resident_until,
         )
         self._audit(event)
         self._publish(
@@ -1189,10 +1264,6 @@ class Register:
                         previous=latest,
                     )
                     continue
-                until = None
-                if before.status == RecordStatus.REMOVED:
-                    removed = (before.data.get("removal") or {}).get("removed_on")
-                    until = dt.date.fromisoformat(removed) if removed else before.effective_on
                 self._append(
                     person=cur,
                     data=before.data,
@@ -1201,7 +1272,6 @@ class Register:
                     effective_on=day,
                     household_id=before.household_id,
                     previous=before,
-                    resident_until=until,
                 )
                 if before.household_id:
                     households.add(before.household_id)

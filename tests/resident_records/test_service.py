@@ -333,11 +333,6 @@ def test_a_second_head_is_refused(env: Env) -> None:
     assert len(env.members(hid)) == 1
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="product bug: Register.move_in checks len(heads) > 1 only for a new household; "
-    "two 世帯主 joining an existing household without a head are accepted",
-)
 def test_two_heads_joining_a_headless_household_are_refused(env: Env) -> None:
     hid, _lodger = env.family(person(relationship="同居人"))
     env.fails(
@@ -484,11 +479,6 @@ def test_a_future_birth_is_refused(env: Env) -> None:
     assert len(env.members(hid)) == 3
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="product bug: Register.birth never checks the child's 続柄 against the household's "
-    "existing 世帯主, so a second 世帯主 can be born into a household",
-)
 def test_a_child_born_as_a_second_head_is_refused(env: Env) -> None:
     hid, *_ = env.family(today=days_ago(10))
     env.fails(
@@ -621,11 +611,6 @@ def test_head_moving_within_with_one_member_makes_the_last_one_head(env: Env) ->
     assert env.record(kid).event_kind == "move_within"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="product bug: Register.move_within never checks new_household_relationships for "
-    "more than one 世帯主 (household_split does, via _check_heads)",
-)
 def test_part_moving_within_cannot_form_a_household_with_two_heads(env: Env) -> None:
     hid, _head, spouse, kid = env.family(today=days_ago(10))
     env.fails(
@@ -761,11 +746,6 @@ def test_confirmation_without_a_move_out_is_refused(env: Env) -> None:
     )
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="product bug: Register.confirm_move_out takes the planned date of the FIRST person "
-    "(versions[0]) for everybody; each person must be removed on min(own planned, moved_in_on)",
-)
 def test_confirmation_uses_each_persons_own_planned_date(env: Env) -> None:
     hid, _head, spouse, kid = env.family(today=dt.date(2026, 10, 1))
     _move_out(env, hid, [spouse], dt.date(2026, 11, 20), today=dt.date(2026, 11, 1))
@@ -780,12 +760,6 @@ def test_confirmation_uses_each_persons_own_planned_date(env: Env) -> None:
     assert env.record(kid, as_of=dt.date(2026, 11, 6)).status == RecordStatus.REMOVED
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="product bug: Register.confirm_move_out requires latest.event_kind to be "
-    "move_out/emigration, so a correction recorded after the 転出届 makes the 転入通知 "
-    "fail with no_move_out",
-)
 def test_confirmation_after_a_correction_of_a_moved_out_person(env: Env) -> None:
     hid, head = env.family(person(), today=dt.date(2026, 10, 1))
     _move_out(env, hid, [head], dt.date(2026, 11, 20), today=dt.date(2026, 11, 1))
@@ -914,12 +888,6 @@ def test_removing_a_non_resident_or_someone_of_another_household_is_refused(env:
     assert env.members(other) == {lodger: "同居人"}
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="product bug: Register._head_rule appends the new head's version without "
-    "resident_until; when that member has a planned move-out, the projection becomes "
-    "status=removed with resident_until=None and the member counts as resident forever",
-)
 def test_head_rule_keeps_the_planned_move_out_of_the_remaining_member(env: Env) -> None:
     hid, head, kid = env.family(person(), child(), today=days_ago(10))
     planned = TODAY + dt.timedelta(days=10)
@@ -933,12 +901,6 @@ def test_head_rule_keeps_the_planned_move_out_of_the_remaining_member(env: Env) 
     assert cur is not None and cur.resident_until == planned
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="product bug: Register._head_rule dates the remaining member's new 世帯主 entry on "
-    "the head's planned (future) move-out date, so every later notification for that member "
-    "dated before it (here the member's death today) fails with effective_date_before_latest",
-)
 def test_member_left_by_a_planned_move_out_can_still_die_before_that_date(env: Env) -> None:
     hid, head, spouse = env.family(person(), wife(), today=days_ago(10))
     _move_out(env, hid, [head], TODAY + dt.timedelta(days=10))
@@ -1044,12 +1006,6 @@ def test_household_merge_moves_every_member_of_the_merged_household(env: Env) ->
     assert sorted(env.last().person_ids) == sorted([mother, sister])
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="product bug: queries.household(on=D) (GET /households/{id}?on=D, 'members on a "
-    "date') filters today's projection by resident_from/until, so a past date shows today's "
-    "members and 続柄, not those on D",
-)
 def test_household_as_of_a_past_date_shows_the_members_of_that_date(env: Env) -> None:
     hid, _head = env.family(person(), today=days_ago(10))
     other, mother, sister = env.family(
@@ -1210,11 +1166,6 @@ def test_birth_date_corrected_to_an_uncertain_form_prints_as_entered(env: Env) -
     assert version.birth_date == dt.date(1955, 1, 1)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="product bug: Register.correct lets a Japanese resident's 振り仮名 be corrected to "
-    "None, although 氏名の振り仮名 is a record item that move_in/birth require (missing_kana)",
-)
 def test_correction_cannot_erase_the_kana_of_a_japanese_resident(env: Env) -> None:
     _hid, head = env.family(person(), today=days_ago(10))
     env.fails(
@@ -1231,12 +1182,6 @@ def test_correction_cannot_erase_the_kana_of_a_japanese_resident(env: Env) -> No
     )
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="product bug: Register.correct appends the corrected entry at latest.effective_on; "
-    "when the latest entry is a planned (future) move-out, the record in force today keeps "
-    "the wrong value after the correction",
-)
 def test_correction_before_a_planned_move_out_fixes_todays_record(env: Env) -> None:
     hid, head = env.family(person(family_name="誤記"), today=days_ago(10))
     _move_out(env, hid, [head], TODAY + dt.timedelta(days=10))
