@@ -509,3 +509,40 @@ def test_foreign_resident_immigrates_with_an_alias(client: TestClient, clerk) ->
         for h in client.get(f"/api/v1/residents/{pid}/history", headers=clerk).json()
     ]
     assert aliases == ["中村 安", "中山 安"]  # 通称 keeps its history
+
+
+def test_search_by_every_key(client: TestClient, clerk) -> None:
+    body = move_in_body(
+        [
+            person(
+                family_name="検索",
+                given_name="全項目",
+                family_name_kana="ケンサクゼンコウモク",
+                given_name_kana="ゼン",
+                birth_date="昭和61年3月4日",
+                juminhyo_code="12345678901",
+            )
+        ]
+    )
+    body["address"] = {"machiaza_code": "162116-0002", "banchi": "77番地"}
+    pid = client.post("/api/v1/residents/move-in", json=body, headers=clerk).json()["person_ids"][0]
+    atena = client.get(f"/api/v1/residents/{pid}", headers=clerk).json()["atena_number"]
+    queries: list[dict[str, Any]] = [
+        {"name": "検索全"},
+        {"birth_date": "1986-03-04"},
+        {"machiaza_code": "162116-0002", "banchi": "77番地"},
+        {"atena_number": atena},
+        {"juminhyo_code": "12345678901"},
+        {"kana": "ゼン"},  # the given name's reading alone
+    ]
+    for q in queries:
+        found = client.get("/api/v1/residents", params=q, headers=clerk).json()
+        assert pid in [i["person_id"] for i in found["items"]], q
+    page = client.get(
+        "/api/v1/residents", params={"kana": "ケンサク", "per_page": 1}, headers=clerk
+    ).json()
+    assert page["per_page"] == 1
+    assert len(page["items"]) == 1
+    bad = client.get("/api/v1/residents", params={"kana": "abc"}, headers=clerk)
+    assert bad.status_code == 422
+    assert bad.json()["code"] == "invalid_kana"
