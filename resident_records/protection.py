@@ -223,3 +223,14 @@ def measures_to_follow(session: Session, person_id: uuid.UUID, on: dt.date) -> l
         for m in measures(session, person_id)
         if in_force(m, on)
     ]
+
+
+def ending_soon(session: Session, today: dt.date) -> int:
+    """How many measures in force end within the extension window (to prompt the counter)."""
+    stmt = scoped(session, ProtectionMeasure).where(
+        ProtectionMeasure.ended_on.is_(None),
+        ProtectionMeasure.started_on <= today,
+        ProtectionMeasure.ends_on >= today,
+        ProtectionMeasure.ends_on <= today + EXTENSION_WINDOW,
+    )
+    return len(session.scalars(stmt).all())

@@ -9,9 +9,12 @@ from typing import Any
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
+from sqlalchemy.orm import Session
 
 from core.errors import Unauthenticated
 from core.security import new_secret, secrets_equal
+from resident_records import protection
+from resident_records import repository as rr_repo
 from tenancy import repository as repo
 from tenancy.auth import (
     OPERATOR,
@@ -176,6 +179,7 @@ def home(request: Request, uow: UoW) -> Response:
         for mid, decl in continuity.items()
         if mid in members
     ]
+    alerts += register_alerts(session, dt.date.today())
     return TEMPLATES.TemplateResponse(
         request,
         "home.html",
@@ -208,6 +212,34 @@ def operator_tenants(request: Request, uow: UoW) -> Response:
             "continuity": continuity,
         },
     )
+
+
+ALERT_LABELS = {
+    "head_change_required": "世帯主変更",
+    "late_notification": "届出期間経過",
+    "move_in_notice_unprocessed": "転入通知",
+}
+
+
+def register_alerts(session: Session, today: dt.date) -> list[dict[str, str]]:
+    """The register's open alerts and protection measures ending within a month."""
+    out = [
+        {
+            "level": "warn",
+            "text": f"【{ALERT_LABELS.get(a.kind, a.kind)}】{a.message}（{a.created_at:%Y-%m-%d}）",
+        }
+        for a in rr_repo.open_alerts(session)
+    ]
+    ending = protection.ending_soon(session, today)
+    if ending:
+        out.append(
+            {
+                "level": "warn",
+                "text": f"支援措置の終了日が1か月以内に迫っている方が{ending}人います。"
+                "延長の申出を確認してください。",
+            }
+        )
+    return out
 
 
 _PAGE_ERRORS = {
