@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -159,8 +160,12 @@ def staff_create(
 @app.command()
 def demo(
     migrate: Annotated[bool, typer.Option(help="先にデータベースを更新する")] = True,
+    residents: Annotated[
+        int, typer.Option(min=0, help="生成する住民の人数（全団体の合計。人口比で配分）")
+    ] = 0,
+    seed: Annotated[int, typer.Option(help="住民生成の乱数の種（同じ種なら同じ住民）")] = 2026,
 ) -> None:
-    """Load the demo deployment: the Toyama group of nine members and their staff."""
+    """Load the demo: nine Toyama members, their staff and 町字 masters, optionally residents."""
     from jichitai import demo as demo_data
 
     s = get_settings()
@@ -169,6 +174,7 @@ def demo(
     state = _state(create_key=True)
     with UnitOfWork(state.session_factory) as uow:
         logins = demo_data.load(uow.session, state.ring)
+        added = demo_data.load_machiaza(uow.session)
         uow.commit()
     table = Table("団体コード", "団体", "ユーザーID", "役割", title="デモ用ログイン")
     for login in logins:
@@ -181,6 +187,70 @@ def demo(
         f"パスワードはすべて [bold]{demo_data.DEMO_PASSWORD}[/bold] です。"
         "（役割ごとのユーザーIDは <団体>.<役割>、例: imizu.tax_officer）"
     )
+    console.print(f"町字マスタを読み込みました（新規 {sum(added.values()):,} 件）。")
+    if residents:
+        _generate_residents(state, residents, seed)
+
+
+def _generate_residents(state: AppState, residents: int, seed: int) -> None:
+    """Generate the demo population member by member (one commit each), with progress bars."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from jichitai import demo as demo_data
+    from jichitai.demo_data import loader
+    from resident_records import population
+
+    names = {code: name for code, name, _kind, _prefix in demo_data.MEMBERS}
+    counts = population.allocate(list(names), residents)
+    reports: list[population.MemberReport] = []
+    columns = (
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+    )
+    with Progress(*columns, console=console) as bars:
+        tasks = {code: bars.add_task(name, total=counts[code]) for code, name in names.items()}
+
+        def advance(lg_code: str, done: int) -> None:
+            bars.update(tasks[lg_code], completed=done)
+
+        for code in names:
+            # One transaction per member: an interrupted run keeps the members already done,
+            # and running the demo again completes the rest without duplicating anyone.
+            with UnitOfWork(state.session_factory, state.bus) as uow:
+                report = population.generate(
+                    uow.session,
+                    state.ring,
+                    [code],
+                    counts[code],
+                    seed=seed,
+                    today=dt.date.today(),
+                    pools=loader.name_pools(),
+                    progress=advance,
+                )
+                uow.commit()
+            member = report.members[0]
+            reports.append(member)
+            if member.skipped:
+                bars.update(
+                    tasks[code],
+                    completed=counts[code],
+                    description=f"{names[code]}（登録済みのため省略）",
+                )
+    done = [m for m in reports if not m.skipped]
+    seconds = sum(m.seconds for m in done)
+    persons = sum(m.persons for m in done)
+    if done:
+        console.print(
+            f"住民 {persons:,} 人・{sum(m.households for m in done):,} 世帯を生成しました"
+            f"（うち除票 {sum(m.removed for m in done):,} 人、外国人住民 "
+            f"{sum(m.foreign for m in done):,} 人、{sum(m.rows for m in done):,} 行、"
+            f"{seconds:.1f} 秒）。"
+        )
+    skipped = [names[m.lg_code] for m in reports if m.skipped]
+    if skipped:
+        console.print(f"既に住民が登録されている団体は生成を省略しました: {'、'.join(skipped)}")
 
 
 @keys_app.command("rotate")

@@ -31,9 +31,11 @@ import random
 import time
 import uuid
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Final, Literal, Protocol, cast
+from contextlib import ExitStack
+from dataclasses import dataclass
+from typing import Any, Final, Literal, Protocol, TypeVar, cast
 
+import psycopg
 from sqlalchemy import Table, insert
 from sqlalchemy.orm import Session
 
@@ -71,9 +73,6 @@ from tenancy import repository as tenancy_repo
 from tenancy.models import Municipality
 from tenancy.repository import scoped
 
-if TYPE_CHECKING:
-    import psycopg
-
 __all__ = [
     "DEFAULT_WEIGHT",
     "GENERATOR_ACTOR",
@@ -103,15 +102,17 @@ POPULATION_WEIGHTS: Final[dict[str, int]] = {
 DEFAULT_WEIGHT: Final = 10_000  # a member not listed above counts as a small town
 GENERATOR_ACTOR: Final = audit.Actor.system("demo.population")
 AUDIT_ACTION: Final = "demo.population_generated"
-CHUNK_PERSONS: Final = 10_000  # rows held in memory per table between two writes
+CHUNK_PERSONS: Final = 5_000  # per chunk; its staging rows fit the default temp_buffers (8 MB)
 
+T = TypeVar("T")
 Method = Literal["auto", "copy", "core"]
 Progress = Callable[[str, int], None]  # (lg_code, persons written so far for that member)
 
-# Shares of the synthetic population (tuned so that the result looks like Toyama: ≈ 32 % aged
-# 65+, ≈ 11 % under 15, ≈ 2.5 % foreign residents, ≈ 2 % 除票, 2.5 persons per household).
+# Shares of the synthetic population, tuned so that the result looks like Toyama (≈ 31 % aged
+# 65+ and 19 % 75+, ≈ 12 % under 15, ≈ 2.8 % foreign residents, ≈ 2 % 除票, one household in
+# three a single person, 2.4 persons per household).
 FOREIGN_HOUSEHOLD_SHARE: Final = 0.042
-REMOVAL_SHARE: Final = 0.016  # of households; deaths remove one person, move-outs all
+REMOVAL_SHARE: Final = 0.024  # of households; deaths remove one person, move-outs all
 MY_NUMBER_SHARE: Final = 0.985  # the rest have no 個人番号 on record (not yet notified)
 UNCERTAIN_BIRTH_SHARE: Final = 0.04  # of people aged 88+: 昭和2年頃 as copied from the 戸籍
 EX_OFFICIO_SHARE: Final = 0.62  # of Japanese households: on the register before (職権記載)
@@ -329,22 +330,24 @@ def move_in_commands(
     lg_code: str,
     households: int,
     *,
-    machiaza_codes: Sequence[str],
+    machiaza: Sequence[MachiazaSource],
+    home: str,
     pools: NameSource,
     seed: int = 2026,
     today: dt.date,
 ) -> list[MoveInCommand]:
     """転入 commands for ``households`` new households, validated like counter input.
 
-    For load tests of ``Register.move_in``: the people look like generated ones but carry
-    numbers from a range the generator never uses (serials from 1,900,000 on).
+    For load tests of ``Register.move_in``: the people look like generated ones (``home`` is
+    the municipality's full name, for 本籍) but carry numbers from a range the generator never
+    uses (serials from 1,900,000 on).
     """
     rng = _rng(seed + int(lg_code) + 1)
     planner = _Planner(
         rng,
         _Pools(pools),
-        [(code, code) for code in machiaza_codes],
-        home=f"富山県{lg_code}",
+        [(m.code, m.name) for m in machiaza],
+        home=home,
         today=today,
         now=dt.datetime.now(dt.UTC),
     )
@@ -376,7 +379,7 @@ def move_in_commands(
                     }
                 )
             )
-        effective = today - dt.timedelta(days=rng.randrange(0, 10))
+        effective = today - dt.timedelta(days=rng.below(10))
         commands.append(
             MoveInCommand(
                 effective_on=effective,
@@ -417,11 +420,15 @@ def _generate_member(
     method: str,
 ) -> MemberReport:
     started = time.perf_counter()
+    if count == 0:
+        return MemberReport(lg_code, name)
+    # The counters first: they stay locked until commit, so a second run started meanwhile
+    # waits here and then finds this run's persons instead of generating them again.
+    atena = _sequence(session, ATENA_SEQUENCE)
+    households = _sequence(session, HOUSEHOLD_SEQUENCE)
     has_persons = session.scalar(scoped(session, Person).with_only_columns(Person.id).limit(1))
     if has_persons is not None:
         return MemberReport(lg_code, name, skipped=True)
-    if count == 0:
-        return MemberReport(lg_code, name)
     machiaza = [(m.code, m.name) for m in repo.machiaza_all(session) if m.active]
     if not machiaza:
         raise ValidationFailed(
@@ -429,8 +436,6 @@ def _generate_member(
             code="no_machiaza",
         )
     keys = TenantKeys(session, ring)
-    atena = _sequence(session, ATENA_SEQUENCE)
-    households = _sequence(session, HOUSEHOLD_SEQUENCE)
     planner = _Planner(
         _rng(seed + int(lg_code)),
         pools,
@@ -440,29 +445,38 @@ def _generate_member(
         now=dt.datetime.now(dt.UTC),
     )
     builder = _RowBuilder(
-        tenant_id=tenant_id,
         keys=keys,
         numbers=_Numbers(lg_code, seed),
         atena_start=atena.next_value,
         household_start=households.next_value,
+        ids=_Ids(_rng(tenant_id)),
     )
     _check_columns()
+    # Load the tenant's data keys now: while moves are in flight the connection is busy.
+    keys.blind_index("0", context=MY_NUMBER_CONTEXT)
+    keys.encrypt("0", context=MY_NUMBER_CONTEXT)
     writer: _Writer = (
         _CopyWriter(session, tenant_id) if method == "copy" else _CoreWriter(session, tenant_id)
     )
+    totals = _Counts()
     remaining = count
-    while remaining > 0:
-        chunk = _Chunk()
-        while remaining > 0 and chunk.persons < CHUNK_PERSONS:
-            plan = planner.household(remaining)
-            builder.add(plan, chunk)
-            remaining -= len(plan.members)
-        writer.write(chunk)
-        builder.totals.add(chunk)
-        if progress is not None:
-            progress(lg_code, count - remaining)
-    writer.close()
-    totals = builder.totals
+    try:
+        while remaining > 0:
+            chunk = writer.chunk()
+            size = _chunk_size(count - remaining, remaining)
+            while remaining > 0 and chunk.counts.persons < size:
+                plan = planner.household(remaining)
+                builder.add(plan, chunk)
+                remaining -= len(plan.members)
+            writer.write(chunk)
+            totals.add(chunk.counts)
+            if progress is not None:
+                progress(lg_code, writer.persons_written)
+    finally:
+        # Always collect the moves in flight before the session is used (or rolled back) again.
+        writer.close()
+    if progress is not None:
+        progress(lg_code, count)
     atena.next_value = builder.atena_next
     households.next_value = builder.household_next
     session.flush()
@@ -491,6 +505,13 @@ def _generate_member(
         rows=totals.rows,
         seconds=time.perf_counter() - started,
     )
+
+
+def _chunk_size(done: int, remaining: int) -> int:
+    """Small chunks first and last: the server starts early and little is left to drain."""
+    if done < CHUNK_PERSONS // 2:
+        return CHUNK_PERSONS // 5
+    return max(CHUNK_PERSONS // 10, min(CHUNK_PERSONS, remaining // 3))
 
 
 def _sequence(session: Session, name: str) -> NumberSequence:
@@ -538,25 +559,43 @@ class _Numbers:
 
 
 class _Ids:
-    """UUIDv7 row ids as integers: this run's millisecond, then a counter (RFC 9562 method 1).
+    """UUIDv7 row ids: this run's millisecond, then a counter (RFC 9562 method 1).
 
     Time-ordered like ``core.ids.new_id`` (so index inserts stay at the right edge), but without
     an ``os.urandom`` call per row; ids made later by the service carry a later millisecond.
     """
 
-    def __init__(self, rng: random.Random) -> None:
+    def __init__(self, rng: _Random) -> None:
         ms = time.time_ns() // 1_000_000
         self.base = ((ms & ((1 << 48) - 1)) << 80) | (0x7 << 76) | (0b10 << 62)
         self.counter = rng.getrandbits(40) << 20
 
-    def next(self) -> int:
+    def next(self) -> str:
+        """The next id as 32 hex digits (PostgreSQL's uuid input accepts them without dashes)."""
         c = self.counter
         self.counter = c + 1
-        return self.base | (((c >> 62) & 0xFFF) << 64) | (c & ((1 << 62) - 1))
+        return f"{self.base | (((c >> 62) & 0xFFF) << 64) | (c & ((1 << 62) - 1)):032x}"
 
 
-def _uuid_text(value: int) -> str:
-    h = f"{value:032x}"
+# Modulus-11 sums of three digits under the weights of positions 1–3 (2, 3, 4) and 4–6 (5, 6, 7)
+# from the right (the weights repeat every six digits), so a 9-digit body needs three lookups.
+_M11_234: Final = tuple(2 * (n % 10) + 3 * (n // 10 % 10) + 4 * (n // 100) for n in range(1000))
+_M11_567: Final = tuple(5 * (n % 10) + 6 * (n // 10 % 10) + 7 * (n // 100) for n in range(1000))
+
+
+def _numbered(serial: int) -> str:
+    """``with_m11(str(serial).zfill(9))`` (宛名番号・世帯番号, J:130), by table lookups."""
+    if serial >= 10**NUMBER_BODY_DIGITS:
+        return with_m11(str(serial))
+    total = (
+        _M11_234[serial % 1000] + _M11_567[serial // 1000 % 1000] + _M11_234[serial // 1_000_000]
+    )
+    remainder = total % 11
+    return f"{serial:09d}{0 if remainder <= 1 else 11 - remainder}"
+
+
+def _uuid_text(h: str) -> str:
+    """The dashed form ``str(uuid)`` gives, as the service stores ids inside JSON."""
     return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
 
 
@@ -587,9 +626,25 @@ _NO_PERIOD: Final = frozenset({"永住者", "特別永住者"})
 _LETTERS: Final = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
 
 
-def _rng(seed: int) -> random.Random:
-    # Synthetic demo data, never secrets: a seeded PRNG is what makes it reproducible.
-    return random.Random(seed)  # noqa: S311
+class _Random(random.Random):
+    """A seeded PRNG with cheap draws: one ``random()`` call each, no rejection loop.
+
+    ``randint``/``choice`` cost about 1 µs in pure Python; millions of draws add up.
+    Synthetic demo data, never secrets, so a reproducible PRNG is what is wanted here.
+    """
+
+    def between(self, lo: int, hi: int) -> int:
+        return lo + int(self.random() * (hi - lo + 1))
+
+    def below(self, n: int) -> int:
+        return int(self.random() * n)
+
+    def pick(self, seq: Sequence[T]) -> T:
+        return seq[int(self.random() * len(seq))]
+
+
+def _rng(seed: int) -> _Random:
+    return _Random(seed)
 
 
 def _era_of(year: int) -> str:
@@ -689,7 +744,7 @@ class _Planner:
 
     def __init__(
         self,
-        rng: random.Random,
+        rng: _Random,
         pools: _Pools,
         machiaza: Sequence[tuple[str, str]],
         *,
@@ -714,9 +769,9 @@ class _Planner:
             members = self._foreign_household()
         else:
             r = rng.random()
-            if r < 0.30:
+            if r < 0.31:
                 members = self._single()
-            elif r < 0.54:
+            elif r < 0.59:
                 members = self._couple()
             elif r < 0.79:
                 members = self._nuclear()
@@ -735,13 +790,11 @@ class _Planner:
         )
         youngest = max(m.birth_value or dt.date.min for m in members)
         effective, notified = self._entry_dates(kind, youngest)
-        code, town = self.machiaza[rng.randrange(len(self.machiaza))]
+        code, town = self.machiaza[rng.below(len(self.machiaza))]
         single_young = len(members) == 1 and members[0].age < 40
         katagaki = None
         if (single_young or foreign) and rng.random() < 0.6:
-            katagaki = (
-                f"{rng.choice(_APARTMENTS)}{town} {rng.randint(1, 4)}0{rng.randint(1, 8)}号室"
-            )
+            katagaki = f"{rng.pick(_APARTMENTS)}{town} {rng.between(1, 4)}0{rng.between(1, 8)}号室"
         plan = _Plan(
             members=members,
             kind=kind,
@@ -763,29 +816,25 @@ class _Planner:
     def _single(self) -> list[_Member]:
         rng = self.rng
         r = rng.random()
-        if r < 0.28:
-            age, female = rng.randint(19, 34), rng.random() < 0.42
-        elif r < 0.55:
-            age, female = rng.randint(35, 64), rng.random() < 0.40
+        if r < 0.22:
+            age, female = rng.between(19, 34), rng.random() < 0.42
+        elif r < 0.40:
+            age, female = rng.between(35, 59), rng.random() < 0.40
         else:
-            age, female = int(rng.triangular(65, 101, 80)), rng.random() < 0.68
+            age, female = int(rng.triangular(60, 103, 82)), rng.random() < 0.68
         return [self._japanese(self._family(), age, female, HEAD)]
 
     def _couple(self) -> list[_Member]:
         rng = self.rng
-        r = rng.random()
-        if r < 0.12:
-            age = rng.randint(24, 39)
-        elif r < 0.38:
-            age = rng.randint(40, 64)
-        else:
-            age = int(rng.triangular(65, 96, 72))
+        # Mostly older couples whose children have left; a few young ones.
+        young = rng.random() < 0.07
+        age = rng.between(24, 39) if young else int(rng.triangular(48, 95, 75))
         return self._head_and_spouse(self._family(), age)
 
     def _head_and_spouse(self, family: tuple[str, str], age: int) -> list[_Member]:
         rng = self.rng
         female_head = rng.random() < 0.10
-        spouse_age = max(18, age + (rng.randint(-6, 3) if female_head else rng.randint(-6, 2)))
+        spouse_age = max(18, age + (rng.between(-6, 3) if female_head else rng.between(-6, 2)))
         head = self._japanese(family, age, female_head, HEAD)
         spouse = self._japanese(family, spouse_age, not female_head, "夫" if female_head else "妻")
         return [head, spouse]
@@ -794,22 +843,22 @@ class _Planner:
         self, family: tuple[str, str], mother_age: int, relationship: str, most: int
     ) -> list[_Member]:
         rng = self.rng
-        n = rng.choices((1, 2, 3, 4), (38, 45, 14, 3))[0]
-        age = mother_age - rng.randint(24, 36)
+        n = rng.choices((1, 2, 3, 4), (46, 40, 12, 2))[0]
+        age = mother_age - rng.between(24, 36)
         if age > 34:
-            age = rng.randint(18, 34)
+            age = rng.between(18, 34)
         kids = []
         for _ in range(min(n, most)):
             if age < 0:
                 break
             kids.append(self._japanese(family, age, rng.random() < 0.49, relationship))
-            age -= rng.randint(1, 5)
+            age -= rng.between(1, 5)
         return kids
 
     def _nuclear(self) -> list[_Member]:
         rng = self.rng
         family = self._family()
-        members = self._head_and_spouse(family, int(rng.triangular(27, 62, 40)))
+        members = self._head_and_spouse(family, int(rng.triangular(27, 64, 48)))
         mother = members[0] if members[0].sex == "female" else members[1]
         return members + self._children(family, mother.age, "子", 4)
 
@@ -817,8 +866,8 @@ class _Planner:
         rng = self.rng
         family = self._family()
         female = rng.random() < 0.85
-        head = self._japanese(family, rng.randint(27, 56), female, HEAD)
-        mother_age = head.age if female else head.age - rng.randint(0, 4)
+        head = self._japanese(family, rng.between(27, 56), female, HEAD)
+        mother_age = head.age if female else head.age - rng.between(0, 4)
         return [head, *self._children(family, mother_age, "子", 3)]
 
     def _three_generations(self) -> list[_Member]:
@@ -826,7 +875,7 @@ class _Planner:
         family = self._family()
         if rng.random() < 0.55:
             # Head in mid-life with spouse and children, the head's parents living with them.
-            members = self._head_and_spouse(family, rng.randint(40, 62))
+            members = self._head_and_spouse(family, rng.between(40, 62))
             if rng.random() < 0.1:
                 members.pop()
             mother = next((m for m in members if m.sex == "female"), members[0])
@@ -834,18 +883,18 @@ class _Planner:
             head_age = members[0].age
             which = rng.choices(("both", "mother", "father"), (45, 40, 15))[0]
             if which in ("both", "father") and head_age + 34 <= 103:
-                members.append(self._japanese(family, head_age + rng.randint(25, 34), False, "父"))
+                members.append(self._japanese(family, head_age + rng.between(25, 34), False, "父"))
             if which in ("both", "mother") and head_age + 31 <= 103:
-                members.append(self._japanese(family, head_age + rng.randint(22, 31), True, "母"))
+                members.append(self._japanese(family, head_age + rng.between(22, 31), True, "母"))
             return members
         # An elderly head, the son and his wife, and their children (子の妻, 子の子).
-        members = self._head_and_spouse(family, rng.randint(62, 86))
+        members = self._head_and_spouse(family, rng.between(62, 86))
         if rng.random() < 0.2:
             members.pop()
-        son = self._japanese(family, members[0].age - rng.randint(25, 33), False, "子")
+        son = self._japanese(family, members[0].age - rng.between(25, 33), False, "子")
         members.append(son)
         if rng.random() < 0.85:
-            wife = self._japanese(family, max(18, son.age - rng.randint(-2, 4)), True, "子の妻")
+            wife = self._japanese(family, max(18, son.age - rng.between(-2, 4)), True, "子の妻")
             members.append(wife)
             members += self._children(family, wife.age, "子の子", 3)
         return members
@@ -855,11 +904,11 @@ class _Planner:
         if rng.random() < 0.65:
             # Mostly young workers and students living alone (技能実習, 特定技能, 留学 …).
             female = rng.random() < 0.45
-            entry = rng.choice(self.pools.foreign["female" if female else "male"])
-            return [self._foreigner(entry, rng.randint(19, 38), HEAD)]
+            entry = rng.pick(self.pools.foreign["female" if female else "male"])
+            return [self._foreigner(entry, rng.between(19, 38), HEAD)]
         female_head = rng.random() < 0.2
-        entry = rng.choice(self.pools.foreign["female" if female_head else "male"])
-        age = rng.randint(25, 55)
+        entry = rng.pick(self.pools.foreign["female" if female_head else "male"])
+        age = rng.between(25, 55)
         members = [self._foreigner(entry, age, HEAD)]
         spouses = self.pools.foreign_by.get(
             (entry.nationality, "male" if female_head else "female"), []
@@ -867,18 +916,18 @@ class _Planner:
         if spouses and rng.random() < 0.8:
             members.append(
                 self._foreigner(
-                    rng.choice(spouses),
-                    max(19, age - rng.randint(-3, 6)),
+                    rng.pick(spouses),
+                    max(19, age - rng.between(-3, 6)),
                     "夫" if female_head else "妻",
                 )
             )
         mother_age = members[-1].age if len(members) > 1 and not female_head else age
-        for i in range(rng.choice((0, 1, 1, 2))):
-            kid_age = mother_age - rng.randint(24, 34) - 3 * i
+        for i in range(rng.pick((0, 1, 1, 2))):
+            kid_age = mother_age - rng.between(24, 34) - 3 * i
             if kid_age < 0:
                 break
             kid_sex = "female" if rng.random() < 0.5 else "male"
-            donor = rng.choice(self.pools.foreign_by.get((entry.nationality, kid_sex)) or [entry])
+            donor = rng.pick(self.pools.foreign_by.get((entry.nationality, kid_sex)) or [entry])
             members.append(self._foreigner(entry, kid_age, "子", given_from=donor, sex=kid_sex))
         return members
 
@@ -891,7 +940,7 @@ class _Planner:
 
     def _birth(self, age: int, *, western: bool) -> tuple[dict[str, Any], dt.date | None, dt.date]:
         rng = self.rng
-        day = self.last_day - dt.timedelta(days=age * 365 + age // 4 + rng.randrange(364))
+        day = self.last_day - dt.timedelta(days=age * 365 + age // 4 + rng.below(364))
         if not western and age >= 88 and rng.random() < UNCERTAIN_BIRTH_SHARE:
             # The very old sometimes have only a year in the 戸籍 (J:80 不詳日): "昭和2年頃".
             text = to_japanese(day).format().split("年")[0] + "年頃"
@@ -912,8 +961,8 @@ class _Planner:
         rng = self.rng
         birth_json, value, day = self._birth(age, western=False)
         sex = "female" if female else "male"
-        given, given_kana = rng.choice(self.pools.given[(sex, _era_of(day.year))])
-        town = self.machiaza[rng.randrange(len(self.machiaza))][1]
+        given, given_kana = rng.pick(self.pools.given[(sex, _era_of(day.year))])
+        town = self.machiaza[rng.below(len(self.machiaza))][1]
         return _Member(
             family_name=family[0],
             given_name=given,
@@ -925,7 +974,7 @@ class _Planner:
             sex=sex,
             relationship=relationship,
             has_my_number=rng.random() < MY_NUMBER_SHARE,
-            honseki=f"{self.home}{town}{rng.randint(1, 2500)}番地",
+            honseki=f"{self.home}{town}{rng.between(1, 2500)}番地",
             koseki_head=None,  # set per household below, once the members are known
             nhi=age < 75 and rng.random() < 0.2,
         )
@@ -960,14 +1009,14 @@ class _Planner:
         period: str | None = None
         expires: str | None = None
         if status not in _NO_PERIOD:
-            period, days = rng.choice(_PERIODS.get(status, _DEFAULT_PERIODS))
-            expires = (self.today + dt.timedelta(days=rng.randint(30, days))).isoformat()
+            period, days = rng.pick(_PERIODS.get(status, _DEFAULT_PERIODS))
+            expires = (self.today + dt.timedelta(days=rng.between(30, days))).isoformat()
         card = (
-            rng.choice(_LETTERS)
-            + rng.choice(_LETTERS)
-            + f"{rng.randrange(10**8):08d}"
-            + rng.choice(_LETTERS)
-            + rng.choice(_LETTERS)
+            rng.pick(_LETTERS)
+            + rng.pick(_LETTERS)
+            + f"{rng.below(10**8):08d}"
+            + rng.pick(_LETTERS)
+            + rng.pick(_LETTERS)
         )
         return _Member(
             family_name=family,
@@ -1005,10 +1054,10 @@ class _Planner:
             effective = hi - dt.timedelta(days=int(rng.expovariate(1 / (4 * 365))))
         else:
             lo = max(youngest, self.today - dt.timedelta(days=45 * 365))
-            effective = lo + dt.timedelta(days=rng.randrange(max(1, (hi - lo).days + 1)))
+            effective = lo + dt.timedelta(days=rng.below(max(1, (hi - lo).days + 1)))
         effective = min(max(effective, lo), hi)
         if kind == EventKind.MOVE_IN:
-            notified = min(hi, effective + dt.timedelta(days=rng.randint(0, 14)))
+            notified = min(hi, effective + dt.timedelta(days=rng.between(0, 14)))
         else:
             notified = effective
         return effective, notified
@@ -1016,7 +1065,7 @@ class _Planner:
     def _recorded(self, day: dt.date, after: dt.datetime | None = None) -> dt.datetime:
         # Office hours: 09:00–17:00 JST is 00:00–08:00 UTC of the same day.
         at = dt.datetime(day.year, day.month, day.day, tzinfo=dt.UTC) + dt.timedelta(
-            seconds=self.rng.randrange(8 * 3600)
+            seconds=self.rng.below(8 * 3600)
         )
         at = min(at, self.now)
         if after is not None and at <= after:
@@ -1027,17 +1076,17 @@ class _Planner:
         rng = self.rng
         r = rng.random()
         if r < 0.25:
-            return f"{rng.randint(1, 5)}丁目{rng.randint(1, 30)}番{rng.randint(1, 25)}号"
+            return f"{rng.between(1, 5)}丁目{rng.between(1, 30)}番{rng.between(1, 25)}号"
         if r < 0.80:
-            return f"{rng.randint(1, 3000)}番地"
-        return f"{rng.randint(1, 3000)}番地{rng.randint(1, 15)}"
+            return f"{rng.between(1, 3000)}番地"
+        return f"{rng.between(1, 3000)}番地{rng.between(1, 15)}"
 
     def _elsewhere(self) -> tuple[str, str]:
         rng = self.rng
-        city, body = rng.choice(_ELSEWHERE)
+        city, body = rng.pick(_ELSEWHERE)
         address = (
-            f"{city}{rng.choice(_TOWNS)}{rng.randint(1, 5)}丁目{rng.randint(1, 30)}番"
-            f"{rng.randint(1, 25)}号"
+            f"{city}{rng.pick(_TOWNS)}{rng.between(1, 5)}丁目{rng.between(1, 30)}番"
+            f"{rng.between(1, 25)}号"
         )
         return address, body + str(lg_code_check_digit(body))
 
@@ -1046,7 +1095,7 @@ class _Planner:
         lo = max(plan.effective_on + dt.timedelta(days=1), self.today - dt.timedelta(days=3 * 365))
         if lo > self.last_day:
             return None
-        day = lo + dt.timedelta(days=rng.randrange((self.last_day - lo).days + 1))
+        day = lo + dt.timedelta(days=rng.below((self.last_day - lo).days + 1))
         members = plan.members
         # Deaths take the oldest member who is not a head with others left behind (the head
         # rule would then need a 世帯主変更); otherwise the whole household moves out.
@@ -1057,7 +1106,7 @@ class _Planner:
         ]
         if dying and rng.random() < 0.75:
             oldest = max(dying, key=lambda i: members[i].age)
-            notified = min(self.last_day, day + dt.timedelta(days=rng.randint(0, 7)))
+            notified = min(self.last_day, day + dt.timedelta(days=rng.between(0, 7)))
             notified = max(notified, plan.notified_on)
             return _Removal(
                 EventKind.DEATH,
@@ -1068,7 +1117,7 @@ class _Planner:
                 {},
             )
         destination, lg_code = self._elsewhere()
-        notified = max(plan.notified_on, day - dt.timedelta(days=rng.randint(0, 14)))
+        notified = max(plan.notified_on, day - dt.timedelta(days=rng.between(0, 14)))
         return _Removal(
             EventKind.MOVE_OUT,
             list(range(len(members))),
@@ -1118,44 +1167,73 @@ def _entitlements(m: _Member, pension_number: str) -> dict[str, Any]:
 
 
 @dataclass
-class _Chunk:
-    """Neutral rows of one chunk, in column order (ids as 128-bit integers)."""
-
-    persons: int = 0
-    households_n: int = 0
-    removed: int = 0
-    foreign: int = 0
-    person_rows: list[tuple[Any, ...]] = field(default_factory=list)
-    household_rows: list[tuple[Any, ...]] = field(default_factory=list)
-    event_rows: list[tuple[Any, ...]] = field(default_factory=list)
-    version_rows: list[tuple[Any, ...]] = field(default_factory=list)
-    current_rows: list[tuple[Any, ...]] = field(default_factory=list)
-
-    @property
-    def rows(self) -> int:
-        return (
-            len(self.person_rows)
-            + len(self.household_rows)
-            + len(self.event_rows)
-            + len(self.version_rows)
-            + len(self.current_rows)
-        )
-
-
-@dataclass
-class _Totals:
+class _Counts:
     persons: int = 0
     households: int = 0
     removed: int = 0
     foreign: int = 0
     rows: int = 0
 
-    def add(self, chunk: _Chunk) -> None:
-        self.persons += chunk.persons
-        self.households += chunk.households_n
-        self.removed += chunk.removed
-        self.foreign += chunk.foreign
-        self.rows += chunk.rows
+    def add(self, other: _Counts) -> None:
+        self.persons += other.persons
+        self.households += other.households
+        self.removed += other.removed
+        self.foreign += other.foreign
+        self.rows += other.rows
+
+
+class _Chunk(Protocol):
+    """Rows of one chunk as a writer wants them; ids are 32-digit hex, as PostgreSQL reads them."""
+
+    counts: _Counts
+
+    def person(self, pid: str, atena: str, at: dt.datetime) -> None: ...
+
+    def household(self, hid: str, number: str, at: dt.datetime, version: int) -> None: ...
+
+    def event(
+        self,
+        eid: str,
+        kind: str,
+        effective: dt.date,
+        notified: dt.date,
+        at: dt.datetime,
+        hid: str,
+        person_ids: list[str],
+        details: dict[str, Any],
+    ) -> None: ...
+
+    def version(
+        self,
+        vid: str,
+        pid: str,
+        eid: str,
+        kind: str,
+        effective: dt.date,
+        at: dt.datetime,
+        status: str,
+        data: dict[str, Any],
+        hid: str,
+        cipher: bytes | None,
+        m: _Member,
+        code: str,
+    ) -> None: ...
+
+    def current(
+        self,
+        pid: str,
+        vid: str,
+        atena: str,
+        status: str,
+        since: dt.date,
+        until: dt.date | None,
+        hid: str,
+        m: _Member,
+        keys: tuple[str, str, str],
+        plan: _Plan,
+        juminhyo: str,
+        index: str | None,
+    ) -> None: ...
 
 
 class _RowBuilder:
@@ -1164,19 +1242,17 @@ class _RowBuilder:
     def __init__(
         self,
         *,
-        tenant_id: int,
         keys: TenantKeys,
         numbers: _Numbers,
         atena_start: int,
         household_start: int,
+        ids: _Ids,
     ) -> None:
-        self.tenant_id = tenant_id
         self.keys = keys
         self.numbers = numbers
         self.atena_next = atena_start
         self.household_next = household_start
-        self.ids = _Ids(_rng(tenant_id))
-        self.totals = _Totals()
+        self.ids = ids
         self._kana: dict[str, str] = {}
         self._names: dict[tuple[str, str], str] = {}
 
@@ -1194,33 +1270,31 @@ class _RowBuilder:
             self._names[(family, given)] = key
         return key
 
-    def add(self, plan: _Plan, chunk: _Chunk) -> None:
+    def add(self, plan: _Plan, out: _Chunk) -> None:
         ids = self.ids
         household_id = ids.next()
         event_id = ids.next()
-        number = with_m11(str(self.household_next).zfill(NUMBER_BODY_DIGITS))
+        number = _numbered(self.household_next)
         self.household_next += 1
         removal = plan.removal
-        chunk.household_rows.append(
-            (household_id, number, plan.recorded_at, 1 if removal is None else 2)
-        )
-        chunk.households_n += 1
+        out.household(household_id, number, plan.recorded_at, 1 if removal is None else 2)
         effective = plan.effective_on.isoformat()
         notified = plan.notified_on.isoformat()
-        person_ids: list[int] = []
-        entries: list[tuple[int, int, str, dict[str, Any], bytes | None, str | None]] = []
+        kind = plan.kind.value
+        resident = RecordStatus.RESIDENT.value
+        entries: list[tuple[str, str, str, dict[str, Any], bytes | None, str | None]] = []
         for m in plan.members:
             person_id = ids.next()
             serial = self.atena_next
             self.atena_next += 1
-            atena = with_m11(str(serial).zfill(NUMBER_BODY_DIGITS))
-            my_number = self.numbers.my_number(serial) if m.has_my_number else None
+            atena = _numbered(serial)
             cipher = index = None
-            if my_number is not None:
+            if m.has_my_number:
+                my_number = self.numbers.my_number(serial)
                 cipher = self.keys.encrypt(my_number, context=MY_NUMBER_CONTEXT)
                 index = self.keys.blind_index(my_number, context=MY_NUMBER_CONTEXT)
             # Key for key what ``Register._data_for`` stores (PersonInput.model_dump + address).
-            data = {
+            data: dict[str, Any] = {
                 "family_name": m.family_name,
                 "given_name": m.given_name,
                 "family_name_kana": m.family_kana,
@@ -1244,134 +1318,115 @@ class _RowBuilder:
                 "previous_address": plan.previous_address,
             }
             version_id = ids.next()
-            chunk.person_rows.append((person_id, atena, plan.recorded_at))
-            chunk.version_rows.append(
-                (
-                    version_id,
-                    person_id,
-                    event_id,
-                    plan.kind.value,
-                    plan.effective_on,
-                    plan.recorded_at,
-                    RecordStatus.RESIDENT.value,
-                    data,
-                    household_id,
-                    cipher,
-                    plan.machiaza_code,
-                    m.birth_value,
-                    m.sex,
-                    m.foreign is not None,
-                )
-            )
-            person_ids.append(person_id)
-            entries.append((person_id, version_id, atena, data, cipher, index))
-            chunk.persons += 1
-            if m.foreign is not None:
-                chunk.foreign += 1
-        chunk.event_rows.append(
-            (
+            out.person(person_id, atena, plan.recorded_at)
+            out.version(
+                version_id,
+                person_id,
                 event_id,
-                plan.kind.value,
+                kind,
                 plan.effective_on,
-                plan.notified_on,
                 plan.recorded_at,
-                0,
+                resident,
+                data,
                 household_id,
-                [_uuid_text(p) for p in person_ids],
-                {"previous_address": plan.previous_address, "generated": True},
+                cipher,
+                m,
+                plan.machiaza_code,
             )
+            entries.append((person_id, version_id, atena, data, cipher, index))
+        out.event(
+            event_id,
+            kind,
+            plan.effective_on,
+            plan.notified_on,
+            plan.recorded_at,
+            household_id,
+            [_uuid_text(e[0]) for e in entries],
+            {"previous_address": plan.previous_address, "generated": True},
         )
-        removed: dict[int, tuple[int, dt.date]] = {}
+        removed: dict[str, tuple[str, dt.date]] = {}
         if removal is not None:
-            removed = self._remove(plan, removal, household_id, entries, chunk)
+            removed = self._remove(plan, removal, household_id, entries, out)
         for (person_id, version_id, atena, data, _cipher, index), m in zip(
             entries, plan.members, strict=True
         ):
             version_id, until = removed.get(person_id, (version_id, None))
             foreign = m.foreign or {}
-            family_kana = m.family_kana or ""
             given_kana = m.given_kana or ""
-            kana_source = family_kana + given_kana or (foreign.get("alias_name_kana") or "")
-            chunk.current_rows.append(
+            kana_source = (m.family_kana or "") + given_kana or (
+                foreign.get("alias_name_kana") or ""
+            )
+            out.current(
+                person_id,
+                version_id,
+                atena,
+                RecordStatus.REMOVED.value if until else resident,
+                plan.effective_on,
+                until,
+                household_id,
+                m,
                 (
-                    person_id,
-                    version_id,
-                    atena,
-                    RecordStatus.REMOVED.value if until else RecordStatus.RESIDENT.value,
-                    plan.effective_on,
-                    until,
-                    household_id,
-                    m.relationship,
-                    m.family_name,
-                    m.given_name,
                     self._search_key(kana_source),
                     self._search_key(given_kana),
                     self._name_key(m.family_name, m.given_name),
-                    m.birth_value,
-                    m.sex,
-                    m.foreign is not None,
-                    plan.machiaza_code,
-                    plan.banchi,
-                    data["juminhyo_code"],
-                    index,
-                )
+                ),
+                plan,
+                data["juminhyo_code"],
+                index,
             )
+        counts = out.counts
+        counts.households += 1
+        counts.persons += len(entries)
+        counts.foreign += sum(1 for m in plan.members if m.foreign is not None)
+        counts.removed += len(removed)
+        counts.rows += 1 + 3 * len(entries) + (1 if removal is None else 2) + len(removed)
 
     def _remove(
         self,
         plan: _Plan,
         removal: _Removal,
-        household_id: int,
-        entries: list[tuple[int, int, str, dict[str, Any], bytes | None, str | None]],
-        chunk: _Chunk,
-    ) -> dict[int, tuple[int, dt.date]]:
+        household_id: str,
+        entries: list[tuple[str, str, str, dict[str, Any], bytes | None, str | None]],
+        out: _Chunk,
+    ) -> dict[str, tuple[str, dt.date]]:
         """The second event and versions, as ``Register._remove`` appends them."""
         event_id = self.ids.next()
-        leaving = [entries[i] for i in removal.members]
-        chunk.event_rows.append(
-            (
-                event_id,
-                removal.kind.value,
-                removal.effective_on,
-                removal.notified_on,
-                removal.recorded_at,
-                0,
-                household_id,
-                [_uuid_text(e[0]) for e in leaving],
-                dict(removal.removal, generated=True),
-            )
+        kind = removal.kind.value
+        out.event(
+            event_id,
+            kind,
+            removal.effective_on,
+            removal.notified_on,
+            removal.recorded_at,
+            household_id,
+            [_uuid_text(entries[i][0]) for i in removal.members],
+            dict(removal.removal, generated=True),
         )
         record = dict(
             removal.removal,
             removed_on=removal.effective_on.isoformat(),
             reason=EVENT_LABELS[removal.kind],
         )
-        out: dict[int, tuple[int, dt.date]] = {}
+        removed: dict[str, tuple[str, dt.date]] = {}
         for i in removal.members:
             person_id, _v, _a, data, cipher, _index = entries[i]
-            m = plan.members[i]
             version_id = self.ids.next()
-            chunk.version_rows.append(
-                (
-                    version_id,
-                    person_id,
-                    event_id,
-                    removal.kind.value,
-                    removal.effective_on,
-                    removal.recorded_at,
-                    RecordStatus.REMOVED.value,
-                    dict(data, removal=record),
-                    household_id,
-                    cipher,
-                    plan.machiaza_code,
-                    m.birth_value,
-                    m.sex,
-                    m.foreign is not None,
-                )
+            out.version(
+                version_id,
+                person_id,
+                event_id,
+                kind,
+                removal.effective_on,
+                removal.recorded_at,
+                RecordStatus.REMOVED.value,
+                dict(data, removal=record),
+                household_id,
+                cipher,
+                plan.members[i],
+                plan.machiaza_code,
             )
-            out[person_id] = (version_id, removal.effective_on)
-            chunk.removed += 1
-        return out
+            removed[person_id] = (version_id, removal.effective_on)
+        return removed
 
 
 # --- writers -------------------------------------------------------------------------------------
@@ -1458,12 +1513,18 @@ def _check_columns() -> None:
 
 
 class _Writer(Protocol):
+    persons_written: int
+
+    def chunk(self) -> _Chunk: ...
+
     def write(self, chunk: _Chunk) -> None: ...
 
     def close(self) -> None: ...
 
 
 _N: Final = "\\N"  # NULL in COPY's text format
+_T: Final = "t"
+_F: Final = "f"
 
 
 def _json(value: Any) -> str:
@@ -1480,17 +1541,121 @@ def _bytea(value: bytes | None) -> str:
     return _N if value is None else "\\\\x" + value.hex()
 
 
+class _CopyChunk:
+    """COPY text lines (tab-separated, \\N for NULL), built as the rows are."""
+
+    def __init__(self, tenant: str) -> None:
+        self.t = tenant
+        self.counts = _Counts()
+        self.persons: list[str] = []
+        self.households: list[str] = []
+        self.events: list[str] = []
+        self.versions: list[str] = []
+        self.current_rows: list[str] = []
+        self._at: dt.datetime | None = None
+        self._at_text = ""
+
+    def _ts(self, at: dt.datetime) -> str:
+        # A household's rows share one recorded time: format it once.
+        if at is not self._at:
+            self._at, self._at_text = at, at.isoformat()
+        return self._at_text
+
+    def person(self, pid: str, atena: str, at: dt.datetime) -> None:
+        self.persons.append(f"{self.t}\t{pid}\t{atena}\tresident\t{self._ts(at)}\n")
+
+    def household(self, hid: str, number: str, at: dt.datetime, version: int) -> None:
+        self.households.append(f"{self.t}\t{hid}\t{number}\t{self._ts(at)}\t{version}\n")
+
+    def event(
+        self,
+        eid: str,
+        kind: str,
+        effective: dt.date,
+        notified: dt.date,
+        at: dt.datetime,
+        hid: str,
+        person_ids: list[str],
+        details: dict[str, Any],
+    ) -> None:
+        self.events.append(
+            f"{self.t}\t{eid}\t{kind}\t{effective.isoformat()}\t{notified.isoformat()}\t"
+            f"{self._ts(at)}\t{GENERATOR_ACTOR.id}\t0\t{hid}\t{_json(person_ids)}\t{_N}\t"
+            f"{_json(details)}\n"
+        )
+
+    def version(
+        self,
+        vid: str,
+        pid: str,
+        eid: str,
+        kind: str,
+        effective: dt.date,
+        at: dt.datetime,
+        status: str,
+        data: dict[str, Any],
+        hid: str,
+        cipher: bytes | None,
+        m: _Member,
+        code: str,
+    ) -> None:
+        self.versions.append(
+            f"{self.t}\t{vid}\t{pid}\t{eid}\t{kind}\t{effective.isoformat()}\t{self._ts(at)}\t"
+            f"{status}\t{_json(data)}\t{hid}\t{_bytea(cipher)}\t{code}\t"
+            f"{_date(m.birth_value)}\t{m.sex}\t{_F if m.foreign is None else _T}\n"
+        )
+
+    def current(
+        self,
+        pid: str,
+        vid: str,
+        atena: str,
+        status: str,
+        since: dt.date,
+        until: dt.date | None,
+        hid: str,
+        m: _Member,
+        keys: tuple[str, str, str],
+        plan: _Plan,
+        juminhyo: str,
+        index: str | None,
+    ) -> None:
+        self.current_rows.append(
+            f"{self.t}\t{pid}\t{vid}\t{atena}\t{status}\t{since.isoformat()}\t{_date(until)}\t"
+            f"{hid}\t{m.relationship}\t{m.family_name}\t{m.given_name}\t{keys[0]}\t{keys[1]}\t"
+            f"{keys[2]}\t{_date(m.birth_value)}\t{m.sex}\t{_F if m.foreign is None else _T}\t"
+            f"{plan.machiaza_code}\t{plan.banchi}\t{juminhyo}\t{index or _N}\n"
+        )
+
+    def payload(self) -> list[bytes]:
+        return [
+            "".join(lines).encode()
+            for lines in (
+                self.persons,
+                self.households,
+                self.events,
+                self.versions,
+                self.current_rows,
+            )
+        ]
+
+
 class _CopyWriter:
-    """PostgreSQL: COPY each chunk into temporary tables, then INSERT … SELECT under RLS."""
+    """PostgreSQL: COPY each chunk into temporary tables, then INSERT … SELECT under RLS.
+
+    The moves (the server's bulk of the work: index updates, foreign-key checks) are sent in
+    pipeline mode and collected only before the next chunk's COPY, so the server runs them while
+    Python builds the next chunk: one core each, one thread, no waiting for the GIL.
+    """
 
     def __init__(self, session: Session, tenant_id: int) -> None:
         self.tenant = str(tenant_id)
         # The DBAPI (psycopg) connection of the session's transaction: same transaction, same
         # app.tenant_id, so the RLS policy's WITH CHECK applies to every row moved in.
-        self.conn = cast(
-            "psycopg.Connection[Any]", session.connection().connection.dbapi_connection
-        )
-        self._times: dict[dt.datetime, str] = {}
+        self.conn = cast(psycopg.Connection[Any], session.connection().connection.dbapi_connection)
+        self.persons_written = 0
+        self._in_flight = 0
+        self._pipeline: ExitStack | None = None
         with self.conn.cursor() as cur:
             for table, _columns in _TABLES:
                 # Column types, NOT NULL and collations (kana keys are COLLATE "C") come along;
@@ -1500,64 +1665,191 @@ class _CopyWriter:
                     "ON COMMIT DROP"
                 )
 
-    def _ts(self, value: dt.datetime) -> str:
-        # A household's rows share one recorded time: format it once.
-        text = self._times.get(value)
-        if text is None:
-            text = self._times[value] = value.isoformat()
-        return text
+    def chunk(self) -> _CopyChunk:
+        return _CopyChunk(self.tenant)
 
     def write(self, chunk: _Chunk) -> None:
-        t, ts, by = self.tenant, self._ts, GENERATOR_ACTOR.id
-        # Column order: _PERSON_COLUMNS, _HOUSEHOLD_COLUMNS, … (see the row tuples in _Chunk).
-        persons = "".join(
-            f"{t}\t{r[0]:032x}\t{r[1]}\tresident\t{ts(r[2])}\n" for r in chunk.person_rows
-        )
-        households = "".join(
-            f"{t}\t{r[0]:032x}\t{r[1]}\t{ts(r[2])}\t{r[3]}\n" for r in chunk.household_rows
-        )
-        events = "".join(
-            f"{t}\t{r[0]:032x}\t{r[1]}\t{r[2].isoformat()}\t{r[3].isoformat()}\t{ts(r[4])}\t"
-            f"{by}\t{r[5]}\t{r[6]:032x}\t{_json(r[7])}\t{_N}\t{_json(r[8])}\n"
-            for r in chunk.event_rows
-        )
-        versions = "".join(
-            f"{t}\t{r[0]:032x}\t{r[1]:032x}\t{r[2]:032x}\t{r[3]}\t{r[4].isoformat()}\t"
-            f"{ts(r[5])}\t{r[6]}\t{_json(r[7])}\t{r[8]:032x}\t{_bytea(r[9])}\t{r[10]}\t"
-            f"{_date(r[11])}\t{r[12]}\t{_bool(r[13])}\n"
-            for r in chunk.version_rows
-        )
-        current = "".join(
-            f"{t}\t{r[0]:032x}\t{r[1]:032x}\t{r[2]}\t{r[3]}\t{r[4].isoformat()}\t"
-            f"{_date(r[5])}\t{r[6]:032x}\t{r[7]}\t{r[8]}\t{r[9]}\t{r[10]}\t{r[11]}\t"
-            f"{r[12]}\t{_date(r[13])}\t{r[14]}\t{_bool(r[15])}\t{r[16]}\t{r[17]}\t"
-            f"{r[18]}\t{r[19] or _N}\n"
-            for r in chunk.current_rows
-        )
-        self._times.clear()
+        assert isinstance(chunk, _CopyChunk)
+        payload = chunk.payload()
+        self._collect()
         with self.conn.cursor() as cur:
-            for (table, columns), text in zip(
-                _TABLES, (persons, households, events, versions, current), strict=True
-            ):
-                if not text:
-                    continue
-                names = ", ".join(columns)
-                stage = _stage(table)
-                with cur.copy(f"COPY {stage} ({names}) FROM STDIN") as copy:
-                    copy.write(text.encode())
-                cur.execute(f"INSERT INTO {table.name} ({names}) SELECT {names} FROM {stage}")  # noqa: S608 (constant names)
-                cur.execute(f"TRUNCATE {stage}")
+            for (table, columns), data in zip(_TABLES, payload, strict=True):
+                with cur.copy(f"COPY {_stage(table)} ({', '.join(columns)}) FROM STDIN") as copy:
+                    copy.write(data)
+            if not psycopg.Pipeline.is_supported():  # libpq < 14: move now, no overlap
+                for statement in _MOVES:
+                    cur.execute(statement)
+                self.persons_written += chunk.counts.persons
+                return
+        self._pipeline = ExitStack()
+        self._pipeline.enter_context(self.conn.pipeline())
+        cur = self._pipeline.enter_context(self.conn.cursor())
+        for statement in _MOVES:
+            cur.execute(statement)  # sent at once; the results are read in _collect
+        self._in_flight = chunk.counts.persons
+
+    def _collect(self) -> None:
+        """Wait for the moves in flight (raising their error, if any)."""
+        if self._pipeline is not None:
+            pipeline, self._pipeline = self._pipeline, None
+            pipeline.close()
+            self.persons_written += self._in_flight
+            self._in_flight = 0
 
     def close(self) -> None:
-        """Nothing to do: the staging tables go away with the transaction."""
+        """Wait for the last chunk's moves; the staging tables go away with the transaction."""
+        self._collect()
 
 
 def _stage(table: Table) -> str:
     return f"pg_temp.generated_{table.name}"
 
 
-def _bool(value: bool) -> str:
-    return "t" if value else "f"
+# Foreign keys in order; the INSERT's RLS WITH CHECK compares each row's tenant_id with
+# app.tenant_id. Table and column names are constants of this module.
+_MOVES: Final = (
+    *(
+        f"INSERT INTO {table.name} ({', '.join(columns)}) "  # noqa: S608
+        f"SELECT {', '.join(columns)} FROM {_stage(table)}"
+        for table, columns in _TABLES
+    ),
+    "TRUNCATE " + ", ".join(_stage(table) for table, _columns in _TABLES),
+)
+
+
+class _CoreChunk:
+    """Parameter dicts for SQLAlchemy Core (SQLite, and the benchmark's baseline)."""
+
+    def __init__(self, tenant_id: int) -> None:
+        self.t = tenant_id
+        self.counts = _Counts()
+        self.rows: tuple[list[dict[str, Any]], ...] = ([], [], [], [], [])
+
+    def person(self, pid: str, atena: str, at: dt.datetime) -> None:
+        self.rows[0].append(
+            {
+                "tenant_id": self.t,
+                "id": uuid.UUID(pid),
+                "atena_number": atena,
+                "kind": PersonKind.RESIDENT.value,
+                "created_at": at,
+            }
+        )
+
+    def household(self, hid: str, number: str, at: dt.datetime, version: int) -> None:
+        self.rows[1].append(
+            {
+                "tenant_id": self.t,
+                "id": uuid.UUID(hid),
+                "household_number": number,
+                "created_at": at,
+                "version": version,
+            }
+        )
+
+    def event(
+        self,
+        eid: str,
+        kind: str,
+        effective: dt.date,
+        notified: dt.date,
+        at: dt.datetime,
+        hid: str,
+        person_ids: list[str],
+        details: dict[str, Any],
+    ) -> None:
+        self.rows[2].append(
+            {
+                "tenant_id": self.t,
+                "id": uuid.UUID(eid),
+                "kind": kind,
+                "effective_on": effective,
+                "notified_on": notified,
+                "recorded_at": at,
+                "recorded_by": GENERATOR_ACTOR.id,
+                "late_days": 0,
+                "household_id": uuid.UUID(hid),
+                "person_ids": person_ids,
+                "cancels_event_id": None,
+                "details": details,
+            }
+        )
+
+    def version(
+        self,
+        vid: str,
+        pid: str,
+        eid: str,
+        kind: str,
+        effective: dt.date,
+        at: dt.datetime,
+        status: str,
+        data: dict[str, Any],
+        hid: str,
+        cipher: bytes | None,
+        m: _Member,
+        code: str,
+    ) -> None:
+        self.rows[3].append(
+            {
+                "tenant_id": self.t,
+                "id": uuid.UUID(vid),
+                "person_id": uuid.UUID(pid),
+                "event_id": uuid.UUID(eid),
+                "event_kind": kind,
+                "effective_on": effective,
+                "recorded_at": at,
+                "status": status,
+                "data": data,
+                "household_id": uuid.UUID(hid),
+                "my_number_cipher": cipher,
+                "machiaza_code": code,
+                "birth_date": m.birth_value,
+                "sex": m.sex,
+                "is_foreign": m.foreign is not None,
+            }
+        )
+
+    def current(
+        self,
+        pid: str,
+        vid: str,
+        atena: str,
+        status: str,
+        since: dt.date,
+        until: dt.date | None,
+        hid: str,
+        m: _Member,
+        keys: tuple[str, str, str],
+        plan: _Plan,
+        juminhyo: str,
+        index: str | None,
+    ) -> None:
+        self.rows[4].append(
+            {
+                "tenant_id": self.t,
+                "person_id": uuid.UUID(pid),
+                "version_id": uuid.UUID(vid),
+                "atena_number": atena,
+                "status": status,
+                "resident_from": since,
+                "resident_until": until,
+                "household_id": uuid.UUID(hid),
+                "relationship": m.relationship,
+                "family_name": m.family_name,
+                "given_name": m.given_name,
+                "kana_key": keys[0],
+                "given_kana_key": keys[1],
+                "name_key": keys[2],
+                "birth_date": m.birth_value,
+                "sex": m.sex,
+                "is_foreign": m.foreign is not None,
+                "machiaza_code": plan.machiaza_code,
+                "banchi": plan.banchi,
+                "juminhyo_code": juminhyo,
+                "my_number_index": index,
+            }
+        )
 
 
 class _CoreWriter:
@@ -1566,25 +1858,17 @@ class _CoreWriter:
     def __init__(self, session: Session, tenant_id: int) -> None:
         self.session = session
         self.tenant_id = tenant_id
+        self.persons_written = 0
+
+    def chunk(self) -> _CoreChunk:
+        return _CoreChunk(self.tenant_id)
 
     def write(self, chunk: _Chunk) -> None:
-        t, u, by = self.tenant_id, _uuid, GENERATOR_ACTOR.id
-        rows = (
-            [(t, u(r[0]), r[1], PersonKind.RESIDENT.value, r[2]) for r in chunk.person_rows],
-            [(t, u(r[0]), *r[1:]) for r in chunk.household_rows],
-            [(t, u(r[0]), *r[1:5], by, r[5], u(r[6]), r[7], None, r[8]) for r in chunk.event_rows],
-            [(t, u(r[0]), u(r[1]), u(r[2]), *r[3:8], u(r[8]), *r[9:]) for r in chunk.version_rows],
-            [(t, u(r[0]), u(r[1]), *r[2:6], u(r[6]), *r[7:]) for r in chunk.current_rows],
-        )
-        for (table, columns), values in zip(_TABLES, rows, strict=True):
-            if values:
-                self.session.execute(
-                    insert(table), [dict(zip(columns, v, strict=True)) for v in values]
-                )
+        assert isinstance(chunk, _CoreChunk)
+        for (table, _columns), rows in zip(_TABLES, chunk.rows, strict=True):
+            if rows:
+                self.session.execute(insert(table), rows)
+        self.persons_written += chunk.counts.persons
 
     def close(self) -> None:
         """Nothing to do: every chunk went out in the caller's transaction."""
-
-
-def _uuid(value: int) -> uuid.UUID:
-    return uuid.UUID(int=value)
