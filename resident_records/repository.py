@@ -6,11 +6,11 @@ import datetime as dt
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import ColumnElement, Select, and_, func, or_, select
 from sqlalchemy.orm import Session
 
-from core.scoping import require_context
 from resident_records.models import (
     Household,
     Machiaza,
@@ -192,9 +192,14 @@ def open_alerts(
     return session.scalars(stmt.order_by(RegisterAlert.created_at)).all()
 
 
+# A counter search never needs to page through more: past this, ask for a narrower query.
+SEARCH_COUNT_CAP = 1000
+
+
 @dataclass(frozen=True)
 class SearchQuery:
-    kana: str | None = None
+    kana: str | None = None  # prefix of the full reading (氏 + 名, no space)
+    given_kana: str | None = None  # prefix of the given name's reading alone
     name: str | None = None
     birth_date: dt.date | None = None
     machiaza_code: str | None = None
@@ -208,32 +213,28 @@ class SearchQuery:
     on: dt.date | None = None
 
 
+def _prefix(column: Any, prefix: str) -> ColumnElement[bool]:
+    # A range, not LIKE: text range operators are leakproof, so under row-level security the
+    # (tenant_id, key) index still serves the scan, in key order.
+    return and_(column >= prefix, column < prefix + KANA_UPPER_BOUND)
+
+
 def search(
     session: Session, q: SearchQuery, *, limit: int, offset: int
 ) -> tuple[Sequence[ResidentCurrent], int]:
-    """Search the projection; prefixes are index ranges (usable under RLS, unlike LIKE)."""
+    """Search the projection. The count stops at ``SEARCH_COUNT_CAP + 1`` (a broad prefix in a
+    large municipality would otherwise count tens of thousands of rows per keystroke)."""
     stmt: Select[ResidentCurrent] = scoped(session, ResidentCurrent)
-    conditions = []
+    conditions: list[ColumnElement[bool]] = []
+    order: list[Any] = [ResidentCurrent.kana_key, ResidentCurrent.atena_number]
     if q.kana:
-        conditions.append(
-            or_(
-                and_(
-                    ResidentCurrent.kana_key >= q.kana,
-                    ResidentCurrent.kana_key < q.kana + KANA_UPPER_BOUND,
-                ),
-                and_(
-                    ResidentCurrent.given_kana_key >= q.kana,
-                    ResidentCurrent.given_kana_key < q.kana + KANA_UPPER_BOUND,
-                ),
-            )
-        )
+        conditions.append(_prefix(ResidentCurrent.kana_key, q.kana))
+    if q.given_kana:
+        conditions.append(_prefix(ResidentCurrent.given_kana_key, q.given_kana))
+        order = [ResidentCurrent.given_kana_key, ResidentCurrent.atena_number]
     if q.name:
-        conditions.append(
-            and_(
-                ResidentCurrent.name_key >= q.name,
-                ResidentCurrent.name_key < q.name + KANA_UPPER_BOUND,
-            )
-        )
+        conditions.append(_prefix(ResidentCurrent.name_key, q.name))
+        order = [ResidentCurrent.name_key, ResidentCurrent.atena_number]
     if q.birth_date:
         conditions.append(ResidentCurrent.birth_date == q.birth_date)
     if q.machiaza_code:
@@ -259,17 +260,7 @@ def search(
     else:
         conditions.append(ResidentCurrent.status.in_(["resident", "removed"]))
     stmt = stmt.where(*conditions)
-    total = session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
-    rows = session.scalars(
-        stmt.order_by(ResidentCurrent.kana_key, ResidentCurrent.atena_number)
-        .limit(limit)
-        .offset(offset)
-    ).all()
+    capped = stmt.with_only_columns(ResidentCurrent.person_id).limit(SEARCH_COUNT_CAP + 1)
+    total = session.scalar(select(func.count()).select_from(capped.subquery())) or 0
+    rows = session.scalars(stmt.order_by(*order).limit(limit).offset(offset)).all()
     return rows, int(total)
-
-
-def population_rows(session: Session) -> Sequence[ResidentCurrent]:
-    require_context(session)
-    return session.scalars(
-        scoped(session, ResidentCurrent).where(ResidentCurrent.status.in_(["resident", "removed"]))
-    ).all()

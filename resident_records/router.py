@@ -8,7 +8,7 @@ from collections.abc import Callable
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, Query, Request, Response
-from pydantic import BaseModel, ConfigDict, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from core import audit
 from core.crypto import TenantKeys
@@ -452,7 +452,8 @@ def cancel_event(
 
 class SearchPage(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    total: int
+    total: int = Field(description="該当件数（1,000件を超える場合は 1001。条件を絞ってください）")
+    more_than_cap: bool = False
     page: int
     per_page: int
     items: list[ResidentSummary]
@@ -505,6 +506,7 @@ def search(
     who: Reader,
     purpose: Purpose = None,
     kana: Annotated[str | None, Query(max_length=50)] = None,
+    given_kana: Annotated[str | None, Query(max_length=50)] = None,
     name: Annotated[str | None, Query(max_length=50)] = None,
     birth_date: dt.date | None = None,
     machiaza_code: Annotated[str | None, Query(max_length=16)] = None,
@@ -519,6 +521,7 @@ def search(
     """住民検索: kana prefix, kanji name prefix, birth date, address, 宛名番号, 住民票コード."""
     q = repo.SearchQuery(
         kana=queries.search_kana(kana) if kana else None,
+        given_kana=queries.search_kana(given_kana) if given_kana else None,
         name=queries.search_name(name) if name else None,
         birth_date=birth_date,
         machiaza_code=machiaza_code,
@@ -542,7 +545,11 @@ def search(
         },
     )
     return SearchPage(
-        total=total, page=page, per_page=per_page, items=queries.summaries(uow.session, rows)
+        total=total,
+        more_than_cap=total > repo.SEARCH_COUNT_CAP,
+        page=page,
+        per_page=per_page,
+        items=queries.summaries(uow.session, rows),
     )
 
 

@@ -533,7 +533,7 @@ def test_search_by_every_key(client: TestClient, clerk) -> None:
         {"machiaza_code": "162116-0002", "banchi": "77番地"},
         {"atena_number": atena},
         {"juminhyo_code": "12345678901"},
-        {"kana": "ゼン"},  # the given name's reading alone
+        {"given_kana": "ゼン"},  # the given name's reading alone
     ]
     for q in queries:
         found = client.get("/api/v1/residents", params=q, headers=clerk).json()
