@@ -26,6 +26,8 @@ GLOBAL_TABLES = frozenset(
         "web_sessions",
     }
 )
+
+
 def append_only_tables() -> frozenset[str]:
     """Tables whose models carry ``info={"append_only": True}``: history never to be rewritten.
 

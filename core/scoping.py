@@ -87,7 +87,9 @@ def require_context(session: Session) -> TenantContext:
 def set_context(session: Session, ctx: TenantContext | None) -> None:
     """Set (or clear) the tenant context; applies to the open transaction at once."""
     previous = get_context(session)
-    if previous is not None and previous != ctx and (session.new or session.dirty):
+    if previous == ctx and _CONTEXT_KEY in session.info:
+        return  # nothing changes: no flush, no round trip for set_config
+    if previous is not None and (session.new or session.dirty):
         # Pending rows belong to the context they were made in: write them before switching.
         session.flush()
     session.info[_CONTEXT_KEY] = ctx

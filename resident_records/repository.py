@@ -8,9 +8,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, func, or_, select
+from sqlalchemy import ColumnElement, Select, and_, func, or_, select, update
 from sqlalchemy.orm import Session
 
+from core.scoping import require_context
 from resident_records.models import (
     Household,
     Machiaza,
@@ -39,6 +40,20 @@ def machiaza_names(session: Session, codes: set[str]) -> dict[str, Machiaza]:
         return {}
     rows = session.scalars(scoped(session, Machiaza).where(Machiaza.code.in_(codes)))
     return {m.code: m for m in rows}
+
+
+def advance_sequence(session: Session, name: str, count: int) -> int | None:
+    """Add ``count`` to a counter and return its new value (None if the counter is missing)."""
+    ctx = require_context(session)
+    stmt = (
+        update(NumberSequence)
+        .where(NumberSequence.tenant_id == ctx.tenant_id, NumberSequence.name == name)
+        .values(next_value=NumberSequence.next_value + count)
+        .returning(NumberSequence.next_value)
+        .execution_options(synchronize_session=False)
+    )
+    value = session.execute(stmt).scalar()
+    return int(value) if value is not None else None
 
 
 def lock_sequence(session: Session, name: str) -> NumberSequence | None:

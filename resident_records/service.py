@@ -136,14 +136,14 @@ class Register:
 
     def _next_numbers(self, name: str, count: int) -> list[str]:
         """宛名番号・世帯番号: sequential per municipality with the M11 check digit (J:130)."""
-        seq = repo.lock_sequence(self.session, name)
-        if seq is None:
-            seq = NumberSequence(name=name, next_value=1)
-            self.session.add(seq)
+        # One round trip: the UPDATE takes the row lock and hands back the new counter.
+        end = repo.advance_sequence(self.session, name, count)
+        if end is None:  # the municipality's first number of this kind
+            self.session.add(NumberSequence(name=name, next_value=1 + count))
             self.session.flush()
-        start = seq.next_value
-        seq.next_value = start + count
-        return [with_m11(str(n).zfill(NUMBER_BODY_DIGITS)) for n in range(start, start + count)]
+            end = 1 + count
+        start = end - count
+        return [with_m11(str(n).zfill(NUMBER_BODY_DIGITS)) for n in range(start, end)]
 
     def _new_household(self) -> Household:
         (number,) = self._next_numbers(HOUSEHOLD_SEQUENCE, 1)
@@ -294,6 +294,7 @@ class Register:
         household_id: uuid.UUID | None,
         my_number: str | None = None,
         previous: ResidentRecordVersion | None = None,
+        new_person: bool = False,
     ) -> ResidentRecordVersion:
         """Append one version, re-base entries dated after it, refresh the projection.
 
@@ -303,7 +304,8 @@ class Register:
         carried whole; any other change is carried as the items it changed.
         """
         person_id = person.id if isinstance(person, Person) else person.person_id
-        future = repo.future_versions(self.session, person_id, effective_on)
+        # A person created by this event has no other entry to re-base and no projection row.
+        future = [] if new_person else repo.future_versions(self.session, person_id, effective_on)
         before = (
             repo.version_as_of(self.session, person_id, effective_on, utcnow()) if future else None
         )
@@ -337,7 +339,7 @@ class Register:
                 later_household,
                 cipher,
             )
-        self._project(person, newest, newest.data, my_number)
+        self._project(person, newest, newest.data, my_number, new_person=new_person)
         return version
 
     def _new_version(
@@ -376,9 +378,11 @@ class Register:
         version: ResidentRecordVersion,
         data: dict[str, Any],
         my_number: str | None,
+        *,
+        new_person: bool = False,
     ) -> None:
         if isinstance(person, Person):
-            cur = repo.current(self.session, person.id)
+            cur = None if new_person else repo.current(self.session, person.id)
             atena = person.atena_number
         else:
             cur, atena = person, person.atena_number
@@ -567,6 +571,7 @@ class Register:
                 effective_on=cmd.effective_on,
                 household_id=household.id,
                 my_number=p.my_number,
+                new_person=True,
             )
         self._audit(event)
         self._publish(ev.ResidentMovedIn, event, [household.id], kind=kind.value)
@@ -617,6 +622,7 @@ class Register:
             effective_on=cmd.effective_on,
             household_id=household.id,
             my_number=cmd.person.my_number,
+            new_person=True,
         )
         self._audit(event)
         self._publish(ev.ResidentBorn, event, [household.id])
@@ -659,6 +665,7 @@ class Register:
             effective_on=self.today,
             household_id=None,
             my_number=cmd.my_number,
+            new_person=True,
         )
         self._audit(event)
         return self._result(event, [], [])
