@@ -195,10 +195,7 @@ def _analyze(owner_url: str) -> None:
     print(f"  (ANALYZE as the owner after the load: {time.perf_counter() - started:.1f} s)")
 
 
-def _prefixes(rng: random.Random) -> list[str]:
-    pools = loader.name_pools()
-    readings = [f.kana for f in pools.family_names]
-    readings += [g.kana for g in pools.given_names_male + pools.given_names_female]
+def _prefixes(rng: random.Random, readings: list[str]) -> list[str]:
     out: list[str] = []
     while len(out) < SEARCHES:
         reading = rng.choice(readings)
@@ -209,26 +206,38 @@ def _prefixes(rng: random.Random) -> list[str]:
 
 
 def bench_search(st: AppState, tenant_id: int) -> None:
-    timings: list[float] = []
-    totals: list[int] = []
-    for prefix in _prefixes(random.Random(2026)):
-        with UnitOfWork(st.session_factory) as uow:
-            uow.set_tenant(TenantContext(TenantId(tenant_id)))
-            uow.session.connection()  # begin (and set app.tenant_id) outside the timing
-            started = time.perf_counter()
-            _rows, total = repo.search(
-                uow.session, repo.SearchQuery(kana=prefix), limit=20, offset=0
-            )
-            timings.append(time.perf_counter() - started)
-            totals.append(total)
-    q = statistics.quantiles(timings, n=100)
-    print(f"[kana search] {SEARCHES} random 2–3 kana prefixes in 射水市, page of 20 + total count")
-    print(
-        f"  p50 {q[49] * 1000:6.1f} ms   p95 {q[94] * 1000:6.1f} ms"
-        f"   max {max(timings) * 1000:6.1f} ms"
-        f"   (target p95 ≤ 20 ms; median {statistics.median(totals):,.0f} matches,"
-        f" max {max(totals):,})"
-    )
+    pools = loader.name_pools()
+    family = [f.kana for f in pools.family_names]
+    given = [g.kana for g in pools.given_names_male + pools.given_names_female]
+    # The counter types the reading of the family name first (kana); the given name's reading
+    # alone is a separate, rarer search (given_kana).
+    for label, field, readings in (("氏の読み", "kana", family), ("名の読み", "given_kana", given)):
+        timings: list[float] = []
+        totals: list[int] = []
+        for prefix in _prefixes(random.Random(2026), readings):
+            with UnitOfWork(st.session_factory) as uow:
+                uow.set_tenant(TenantContext(TenantId(tenant_id)))
+                uow.session.connection()  # begin (and set app.tenant_id) outside the timing
+                started = time.perf_counter()
+                query = (
+                    repo.SearchQuery(kana=prefix)
+                    if field == "kana"
+                    else repo.SearchQuery(given_kana=prefix)
+                )
+                _rows, total = repo.search(uow.session, query, limit=20, offset=0)
+                timings.append(time.perf_counter() - started)
+                totals.append(total)
+        q = statistics.quantiles(timings, n=100)
+        print(
+            f"[kana search: {label}] {SEARCHES} random 2–3 kana prefixes ({field}) in 射水市, "
+            "page of 20 + count (capped at 1,001)"
+        )
+        print(
+            f"  p50 {q[49] * 1000:6.1f} ms   p95 {q[94] * 1000:6.1f} ms"
+            f"   max {max(timings) * 1000:6.1f} ms"
+            f"   (target p95 ≤ 20 ms; median {statistics.median(totals):,.0f} matches,"
+            f" {sum(t > repo.SEARCH_COUNT_CAP for t in totals)} searches over the cap)"
+        )
 
 
 def bench_move_ins(st: AppState, tenant_id: int) -> None:

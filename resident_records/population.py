@@ -46,6 +46,7 @@ from core.japanese.checkdigits import lg_code_check_digit, my_number_check_digit
 from core.japanese.era import to_japanese
 from core.japanese.kana import search_key, strip_variation_selectors
 from core.scoping import TenantContext, TenantId, tenant_scope
+from resident_records import protection
 from resident_records import repository as repo
 from resident_records.models import (
     EVENT_LABELS,
@@ -55,6 +56,7 @@ from resident_records.models import (
     NumberSequence,
     Person,
     PersonKind,
+    ProtectionMeasure,
     RecordStatus,
     ResidencyEvent,
     ResidentCurrent,
@@ -203,6 +205,7 @@ class MemberReport:
     removed: int = 0
     foreign: int = 0
     rows: int = 0
+    protected: int = 0
     seconds: float = 0.0
     skipped: bool = False
 
@@ -480,6 +483,7 @@ def _generate_member(
     atena.next_value = builder.atena_next
     households.next_value = builder.household_next
     session.flush()
+    protected = _protect_some(session, count, seed + int(lg_code), today)
     audit.record(
         session,
         actor=GENERATOR_ACTOR,
@@ -491,6 +495,7 @@ def _generate_member(
             "households": totals.households,
             "removed": totals.removed,
             "foreign": totals.foreign,
+            "protected": protected,
             "seed": seed,
             "today": today.isoformat(),
         },
@@ -503,8 +508,43 @@ def _generate_member(
         removed=totals.removed,
         foreign=totals.foreign,
         rows=totals.rows,
+        protected=protected,
         seconds=time.perf_counter() - started,
     )
+
+
+PROTECTED_PER_RESIDENTS = 2000
+_PROTECTION_CATEGORIES = ("DV", "ストーカー行為等", "児童虐待等")
+
+
+def _protect_some(session: Session, count: int, seed: int, today: dt.date) -> int:
+    """A few protection measures (about one resident in 2,000, at least one in a member of 50
+    or more), so that the demo shows blocked certificates; deterministic for the seed."""
+    wanted = count // PROTECTED_PER_RESIDENTS or (1 if count >= 50 else 0)
+    if not wanted:
+        return 0
+    rng = _rng(seed)
+    stmt = (
+        scoped(session, ResidentCurrent)
+        .with_only_columns(ResidentCurrent.person_id)
+        .where(ResidentCurrent.status == RecordStatus.RESIDENT)
+        .order_by(ResidentCurrent.atena_number)
+    )
+    candidates = list(session.scalars(stmt))
+    chosen = rng.sample(candidates, min(wanted, len(candidates)))
+    for person_id in chosen:
+        started_on = today - dt.timedelta(days=rng.below(330))
+        session.add(
+            ProtectionMeasure(
+                person_id=person_id,
+                category=rng.pick(_PROTECTION_CATEGORIES),
+                started_on=started_on,
+                ends_on=protection.term_end(started_on),
+                aggressor={"note": "デモデータ"},
+            )
+        )
+    session.flush()
+    return len(chosen)
 
 
 def _chunk_size(done: int, remaining: int) -> int:

@@ -41,13 +41,14 @@ from jichitai.cli import app as cli_app
 from jichitai.demo import MEMBERS
 from jichitai.demo_data import loader
 from jichitai.state import AppState
-from resident_records import population
+from resident_records import population, protection
 from resident_records import repository as repo
 from resident_records.models import (
     EventKind,
     Household,
     NumberSequence,
     Person,
+    ProtectionMeasure,
     RecordStatus,
     ResidencyEvent,
     ResidentCurrent,
@@ -211,6 +212,10 @@ def test_counts_per_tenant(state: AppState, generated: Generated) -> None:
             assert entry is not None
             assert entry.details["persons"] == member.persons
             assert audit.verify_current(s).ok
+            # A few protected persons, each a resident with a measure in force today.
+            measures = s.scalars(select(ProtectionMeasure)).all()
+            assert len(measures) == member.protected >= 1
+            assert all(protection.in_force(m, TODAY) for m in measures)
 
 
 def test_numbers_are_valid_and_my_numbers_decrypt(state: AppState, generated: Generated) -> None:
@@ -511,8 +516,9 @@ def test_service_use_cases_work_on_generated_households(
         household_id, members = next(
             (h, m) for h, m in sorted(families.items(), key=lambda x: str(x[0])) if len(m) >= 2
         )
+        assert household_id is not None
         household = repo.household(s, household_id)
-        assert household is not None and household_id is not None
+        assert household is not None
         version = household.version
         other = next(m.code for m in repo.machiaza_all(s) if m.code != members[0].machiaza_code)
         s.expunge_all()
@@ -670,7 +676,7 @@ def test_demo_with_residents_loads_machiaza_and_never_duplicates(cli_env: str) -
     engine = create_engine(cli_env)
     with engine.connect() as conn:
         assert conn.execute(text("SELECT count(*) FROM persons")).scalar_one() == 300
-        per_member = dict(
+        per_member: dict[str, int] = dict(
             conn.execute(
                 text(
                     "SELECT m.lg_code, count(*) FROM persons p "
