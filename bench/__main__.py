@@ -1,6 +1,7 @@
 """``make bench``: run every benchmark in turn."""
 
-from bench import audit_chain
+from bench import audit_chain, residents
 
 if __name__ == "__main__":
     audit_chain.main()
+    residents.main([])
