@@ -10,6 +10,7 @@ from fastapi import Depends, Request, Response
 
 from core import idempotency
 from core.audit import REQUEST_ID_KEY
+from core.crypto import TenantKeys
 from core.errors import Forbidden, Unauthenticated
 from core.runtime import Runtime
 from core.security import secrets_equal
@@ -133,7 +134,13 @@ def idempotent(
     if key is None:
         return run()
     idempotency.check_key(key)
-    fp = idempotency.fingerprint(request.method, request.url.path, body)
+    keys = TenantKeys(uow.session, app_state(request).ring)
+    fp = idempotency.fingerprint(
+        request.method,
+        request.url.path,
+        body,
+        lambda text: keys.blind_index(text, context="idempotency"),
+    )
     stored = idempotency.find(uow.session, key, str(principal.id), fp)
     if stored is not None:
         response.status_code = stored.status_code

@@ -546,3 +546,34 @@ def test_search_by_every_key(client: TestClient, clerk) -> None:
     bad = client.get("/api/v1/residents", params={"kana": "abc"}, headers=clerk)
     assert bad.status_code == 422
     assert bad.json()["code"] == "invalid_kana"
+
+
+def test_idempotency_record_keeps_no_invertible_trace_of_the_my_number(
+    client: TestClient, state, demo, clerk
+) -> None:
+    import hashlib
+    import json
+
+    from sqlalchemy import select
+    from stdnum.jp import in_
+
+    from core.idempotency import IdempotencyRecord
+    from core.scoping import TenantContext, TenantId, set_context
+    from core.uow import UnitOfWork
+
+    number = "45678901234"
+    number += in_.calc_check_digit(number)
+    key = f"mn-{uuid.uuid4()}"
+    body = move_in_body([person(family_name_kana="キーツキ", my_number=number)])
+    response = client.post(
+        "/api/v1/residents/move-in", json=body, headers=clerk | {"Idempotency-Key": key}
+    )
+    assert response.status_code == 201
+    with UnitOfWork(state.session_factory) as uow:
+        set_context(uow.session, TenantContext(TenantId(demo[IMIZU])))
+        record = uow.session.scalar(select(IdempotencyRecord).where(IdempotencyRecord.key == key))
+        assert record is not None
+        assert number not in json.dumps(record.response_body)
+        canonical = json.dumps(body, sort_keys=True, ensure_ascii=False, default=str)
+        plain = hashlib.sha256(f"POST /api/v1/residents/move-in\n{canonical}".encode()).hexdigest()
+        assert record.request_fingerprint != plain
