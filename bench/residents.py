@@ -163,7 +163,7 @@ def bench_generation(st: AppState, residents: int) -> None:
 
 def _encryption_cost(st: AppState, tenant_id: int) -> None:
     from core.crypto import TenantKeys
-    from resident_records.service import MY_NUMBER_CONTEXT
+    from resident_records.models import MY_NUMBER_CONTEXT
 
     n = 100_000
     with UnitOfWork(st.session_factory) as uow:

@@ -26,7 +26,7 @@ from sqlalchemy import JSON, BigInteger, Integer, String, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from core.db import Base, UTCDateTime, utcnow
-from core.scoping import TenantId, TenantScoped, each_tenant, require_context
+from core.scoping import TenantScoped, each_tenant, require_context
 
 GENESIS_HASH = "0" * 64
 REQUEST_ID_KEY = "jichitai.request_id"
@@ -342,19 +342,3 @@ def verify_tenants(
     for ctx in each_tenant(session, tenant_ids):
         results.append(verify_current(session, (anchors or {}).get(int(ctx.tenant_id))))
     return results
-
-
-__all__ = [
-    "Actor",
-    "AuditEntry",
-    "ChainHead",
-    "TenantId",
-    "VerifyResult",
-    "heads",
-    "load_or_create_anchor_key",
-    "read_anchors",
-    "record",
-    "verify_current",
-    "verify_tenants",
-    "write_anchor",
-]

@@ -38,6 +38,10 @@ def _search_key(length: int) -> String:
     return String(length).with_variant(String(length, collation="C"), "postgresql")  # type: ignore[return-value]
 
 
+# Associated data of every 個人番号 ciphertext and blind index (binds them to this field).
+MY_NUMBER_CONTEXT = "resident.my_number"
+
+
 class PersonKind(enum.StrEnum):
     RESIDENT = "resident"  # 住民 (or 除票 once removed)
     NON_RESIDENT = "non_resident"  # 住登外者: taxpayers etc. who live elsewhere

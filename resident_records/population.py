@@ -50,6 +50,7 @@ from resident_records import protection
 from resident_records import repository as repo
 from resident_records.models import (
     EVENT_LABELS,
+    MY_NUMBER_CONTEXT,
     EventKind,
     Household,
     Machiaza,
@@ -68,7 +69,6 @@ from resident_records.service import (
     ATENA_SEQUENCE,
     HEAD,
     HOUSEHOLD_SEQUENCE,
-    MY_NUMBER_CONTEXT,
     NUMBER_BODY_DIGITS,
 )
 from tenancy import repository as tenancy_repo

@@ -14,7 +14,7 @@ import uuid
 from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import or_
+from sqlalchemy import func, or_
 from sqlalchemy.orm import Session
 
 from core import audit
@@ -227,10 +227,14 @@ def measures_to_follow(session: Session, person_id: uuid.UUID, on: dt.date) -> l
 
 def ending_soon(session: Session, today: dt.date) -> int:
     """How many measures in force end within the extension window (to prompt the counter)."""
-    stmt = scoped(session, ProtectionMeasure).where(
-        ProtectionMeasure.ended_on.is_(None),
-        ProtectionMeasure.started_on <= today,
-        ProtectionMeasure.ends_on >= today,
-        ProtectionMeasure.ends_on <= today + EXTENSION_WINDOW,
+    stmt = (
+        scoped(session, ProtectionMeasure)
+        .with_only_columns(func.count())
+        .where(
+            ProtectionMeasure.ended_on.is_(None),
+            ProtectionMeasure.started_on <= today,
+            ProtectionMeasure.ends_on >= today,
+            ProtectionMeasure.ends_on <= today + EXTENSION_WINDOW,
+        )
     )
-    return len(session.scalars(stmt).all())
+    return int(session.scalar(stmt) or 0)

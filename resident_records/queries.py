@@ -18,7 +18,12 @@ from core.japanese.checkdigits import is_valid_my_number
 from core.japanese.kana import is_kana, search_key, strip_variation_selectors
 from resident_records import protection
 from resident_records import repository as repo
-from resident_records.models import RecordStatus, ResidentCurrent, ResidentRecordVersion
+from resident_records.models import (
+    MY_NUMBER_CONTEXT,
+    RecordStatus,
+    ResidentCurrent,
+    ResidentRecordVersion,
+)
 from resident_records.rules.register_dates import RegisterDate
 from resident_records.schemas import (
     HouseholdRead,
@@ -26,7 +31,6 @@ from resident_records.schemas import (
     ResidentSummary,
     StatisticsRead,
 )
-from resident_records.service import MY_NUMBER_CONTEXT
 from tenancy.repository import scoped
 
 MASKED_MY_NUMBER = "************"

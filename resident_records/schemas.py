@@ -15,23 +15,16 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstra
 from pydantic_core import PydanticCustomError
 
 from core.japanese.checkdigits import is_valid_juminhyo_code, is_valid_my_number
-from core.japanese.kana import is_kana, normalize_kana
+from core.japanese.kana import is_kana, normalize_kana, strip_variation_selectors
 from resident_records.models import Sex
 from resident_records.rules.register_dates import RegisterDateError, parse_register_date
 from resident_records.rules.relationship import RelationshipError, validate_relationship
 
 
-def _is_variation_selector(ch: str) -> bool:
-    cp = ord(ch)
-    return 0xFE00 <= cp <= 0xFE0F or 0xE0100 <= cp <= 0xE01EF
-
-
 def _check_text(value: str) -> str:
     # Names keep their Ideographic Variation Sequences intact (行政事務標準文字); what is refused
     # is anything invisible that could hide in a certificate: control and format characters.
-    for ch in value:
-        if _is_variation_selector(ch):
-            continue
+    for ch in strip_variation_selectors(value):
         if unicodedata.category(ch) in {"Cc", "Cf", "Cs", "Co", "Cn"}:
             raise PydanticCustomError(
                 "control_character", "制御文字など表示できない文字が含まれています。"

@@ -28,9 +28,11 @@ from core.japanese.kana import search_key, strip_variation_selectors
 from core.scoping import require_context
 from core.uow import UnitOfWork
 from resident_records import events as ev
+from resident_records import queries
 from resident_records import repository as repo
 from resident_records.models import (
     EVENT_LABELS,
+    MY_NUMBER_CONTEXT,
     EventKind,
     Household,
     NumberSequence,
@@ -68,7 +70,6 @@ from resident_records.schemas import (
 )
 
 NOTIFICATION_DEADLINE_DAYS = 14  # 法22条・23条: 転入・転居 within 14 days
-MY_NUMBER_CONTEXT = "resident.my_number"
 HEAD = "世帯主"
 ATENA_SEQUENCE = "atena_number"
 HOUSEHOLD_SEQUENCE = "household_number"
@@ -714,7 +715,7 @@ class Register:
             self._check_not_before_latest(latest, cmd.effective_on)
             latest = self._base(pid, cmd.effective_on)
             data = dict(latest.data)
-            previous = self._address_text(latest.data)
+            previous = queries.address_text(self.session, latest.data)
             data.update(
                 machiaza_code=cmd.address.machiaza_code,
                 banchi=cmd.address.banchi,
@@ -737,12 +738,6 @@ class Register:
         self._audit(event)
         self._publish(ev.ResidentMovedWithin, event, {household.id, target_id})
         return self._result(event, {household.id, target_id}, alerts)
-
-    def _address_text(self, data: dict[str, Any]) -> str:
-        code = data.get("machiaza_code")
-        m = repo.machiaza(self.session, code) if code else None
-        parts = [m.name if m else "", data.get("banchi") or "", data.get("katagaki") or ""]
-        return " ".join(p for p in parts if p).strip()
 
     def _regroup(
         self,

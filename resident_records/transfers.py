@@ -21,9 +21,15 @@ from core.crypto import TenantKeys
 from core.db import utcnow
 from core.errors import Conflict, DomainError, NotFound, ValidationFailed
 from core.scoping import TenantContext, TenantId, require_context, tenant_scope
-from resident_records import protection
+from resident_records import protection, queries
 from resident_records import repository as repo
-from resident_records.models import EventKind, MoveInNotice, MoveTransfer, RegisterAlert
+from resident_records.models import (
+    MY_NUMBER_CONTEXT,
+    EventKind,
+    MoveInNotice,
+    MoveTransfer,
+    RegisterAlert,
+)
 from resident_records.rules.register_dates import RegisterDate
 from resident_records.schemas import (
     EventResult,
@@ -77,11 +83,11 @@ def deliver(
         item = {k: latest.data.get(k) for k in _PERSON_FIELDS}
         item["birth_date"] = RegisterDate.from_json(latest.data["birth_date"]).text
         item["source_person_id"] = str(pid)
-        item["previous_address"] = register._address_text(latest.data)
+        item["previous_address"] = queries.address_text(session, latest.data)
         item["protection"] = protection.measures_to_follow(session, pid, register.today)
         my_number = None
         if latest.my_number_cipher is not None:
-            my_number = register.keys.decrypt(latest.my_number_cipher, context=_my_number_context())
+            my_number = register.keys.decrypt(latest.my_number_cipher, context=MY_NUMBER_CONTEXT)
         persons.append({"item": item, "my_number": my_number})
     dest_ctx = TenantContext(TenantId(dest.id), acting_tenant_id=source_ctx.tenant_id)
     with tenant_scope(session, dest_ctx):
@@ -90,7 +96,7 @@ def deliver(
         for p in persons:
             item = dict(p["item"])
             if p["my_number"] is not None:
-                blob = dest_keys.encrypt(p["my_number"], context=_my_number_context())
+                blob = dest_keys.encrypt(p["my_number"], context=MY_NUMBER_CONTEXT)
                 item["my_number_cipher"] = base64.b64encode(blob).decode()
             payload.append(item)
         transfer = MoveTransfer(
@@ -121,12 +127,6 @@ def deliver(
         details={"to": dest.lg_code, "persons": len(person_ids)},
     )
     return transfer_id
-
-
-def _my_number_context() -> str:
-    from resident_records.service import MY_NUMBER_CONTEXT
-
-    return MY_NUMBER_CONTEXT
 
 
 def pending(session: Session) -> list[MoveTransfer]:
@@ -164,7 +164,7 @@ def move_in(register: Register, transfer_id: uuid.UUID, cmd: TransferMoveInComma
             values["relationship"] = override
         if item.get("my_number_cipher"):
             values["my_number"] = keys.decrypt(
-                base64.b64decode(item["my_number_cipher"]), context=_my_number_context()
+                base64.b64decode(item["my_number_cipher"]), context=MY_NUMBER_CONTEXT
             )
         persons.append(PersonInput.model_validate(values))
     previous = f"{transfer.source_name} {transfer.persons[0].get('previous_address') or ''}".strip()

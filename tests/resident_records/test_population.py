@@ -44,6 +44,7 @@ from jichitai.state import AppState
 from resident_records import population, protection
 from resident_records import repository as repo
 from resident_records.models import (
+    MY_NUMBER_CONTEXT,
     EventKind,
     Household,
     NumberSequence,
@@ -65,7 +66,7 @@ from resident_records.schemas import (
     MoveWithinCommand,
     PersonInput,
 )
-from resident_records.service import MY_NUMBER_CONTEXT, Register
+from resident_records.service import Register
 from tenancy import repository as tenancy_repo
 from tenancy import service as tenancy_service
 

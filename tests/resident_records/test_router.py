@@ -577,3 +577,32 @@ def test_idempotency_record_keeps_no_invertible_trace_of_the_my_number(
         canonical = json.dumps(body, sort_keys=True, ensure_ascii=False, default=str)
         plain = hashlib.sha256(f"POST /api/v1/residents/move-in\n{canonical}".encode()).hexdigest()
         assert record.request_fingerprint != plain
+
+
+def test_non_resident_bad_input_writes_nothing(client: TestClient, state, clerk) -> None:
+    tax = bearer(state, IMIZU, "tax_officer")
+    response = client.post(
+        "/api/v1/non-residents",
+        headers=tax,
+        json={
+            "family_name": "不正",
+            "given_name": "入力",
+            "family_name_kana": "fusei",
+            "given_name_kana": "ニュウリョク",
+            "birth_date": "令和2年13月1日",
+            "sex": "male",
+            "address": "東京都新宿区西新宿2丁目8番1号",
+            "reason": "課税",
+            "my_number": "111111111111",
+        },
+    )
+    assert response.status_code == 422
+    types = {d["field"]: d["type"] for d in response.json()["details"]}
+    assert types["family_name_kana"] == "invalid_kana"
+    assert types["birth_date"] == "invalid_register_date"
+    assert types["my_number"] == "invalid_my_number"
+    assert "111111111111" not in response.text
+    shown = client.get(
+        "/api/v1/residents", headers=tax, params={"name": "不正入力", "include_non_residents": True}
+    ).json()
+    assert shown["total"] == 0
