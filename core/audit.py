@@ -130,9 +130,14 @@ def record(
         # First entry of this tenant in this transaction: take the chain lock, which is held
         # until commit, so the head read here stays the head for the rest of the transaction.
         _lock_chain(session, ctx.tenant_id)
-        last = session.execute(
-            select(AuditEntry.seq, AuditEntry.entry_hash).order_by(AuditEntry.seq.desc()).limit(1)
-        ).first()
+        # No autoflush: no entry of this transaction is pending yet, and the caller's rows go
+        # out with its own flush, in one batch.
+        with session.no_autoflush:
+            last = session.execute(
+                select(AuditEntry.seq, AuditEntry.entry_hash)
+                .order_by(AuditEntry.seq.desc())
+                .limit(1)
+            ).first()
         head = (last.seq, last.entry_hash) if last else (0, GENESIS_HASH)
     entry = AuditEntry(
         tenant_id=ctx.tenant_id,
@@ -158,6 +163,7 @@ def record(
 
 def _transaction_heads(session: Session) -> dict[int, tuple[int, str]]:
     """Chain heads known in the session's current transaction (forgotten when it ends)."""
+    session.connection()  # begins the transaction, so the entry below keys on the real one
     tx = session.get_transaction()
     cached = session.info.get(_HEADS_KEY)
     if cached is None or cached[0] is not tx:
@@ -260,9 +266,14 @@ def verify_current(session: Session, anchored: ChainHead | None = None) -> Verif
 def heads(session: Session, tenant_ids: Iterable[int]) -> list[ChainHead]:
     out = []
     for ctx in each_tenant(session, list(tenant_ids)):
-        last = session.execute(
-            select(AuditEntry.seq, AuditEntry.entry_hash).order_by(AuditEntry.seq.desc()).limit(1)
-        ).first()
+        # No autoflush: no entry of this transaction is pending yet, and the caller's rows go
+        # out with its own flush, in one batch.
+        with session.no_autoflush:
+            last = session.execute(
+                select(AuditEntry.seq, AuditEntry.entry_hash)
+                .order_by(AuditEntry.seq.desc())
+                .limit(1)
+            ).first()
         out.append(
             ChainHead(
                 int(ctx.tenant_id),

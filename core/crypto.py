@@ -178,9 +178,11 @@ class TenantKeys:
         # One query per tenant per TenantKeys, not one per value: batches decrypt many values.
         tenant_id = self._tenant()
         if refresh or tenant_id not in self._rows_cache:
-            self._rows_cache[tenant_id] = list(
-                self.session.scalars(select(TenantDataKey).order_by(TenantDataKey.key_id))
-            )
+            # Pending rows of the caller do not change the keys: leave them for one flush later.
+            with self.session.no_autoflush:
+                self._rows_cache[tenant_id] = list(
+                    self.session.scalars(select(TenantDataKey).order_by(TenantDataKey.key_id))
+                )
         return self._rows_cache[tenant_id]
 
     def _active_row(self, purpose: str) -> TenantDataKey | None:

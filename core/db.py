@@ -8,6 +8,7 @@ from typing import Any
 
 from sqlalchemy import DateTime, Engine, MetaData, create_engine, event
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
@@ -90,3 +91,31 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
 
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:
     return sessionmaker(bind=engine, expire_on_commit=False, autoflush=True)
+
+
+def flush_inserts_pipelined(session: Session) -> None:
+    """Flush pending INSERTs to PostgreSQL in one round trip (psycopg pipeline mode).
+
+    A use case adds rows to several tables (the version, the projection, the event, the audit
+    entry, the outbox message); sent one statement at a time each waits for the last. Only a
+    flush of new rows is pipelined: an UPDATE or DELETE is checked by its row count, which
+    pipeline mode reports only after the sync. Elsewhere this is a plain flush.
+    """
+    if not session.new or session.dirty or session.deleted:
+        session.flush()
+        return
+    dbapi = session.connection().connection.dbapi_connection
+    pipeline = getattr(dbapi, "pipeline", None)  # psycopg 3; sqlite3 has none
+    if pipeline is None:
+        session.flush()
+        return
+    import psycopg  # only reached on psycopg connections
+
+    base_error = psycopg.Error
+    try:
+        with pipeline():
+            session.flush()
+    except base_error as exc:
+        # Errors surface at the sync, past SQLAlchemy's statement wrapper: wrap them as it
+        # would (a unique violation is an IntegrityError on every database).
+        raise DBAPIError.instance(None, None, exc, base_error) from exc

@@ -6,6 +6,7 @@ from types import TracebackType
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from core.db import flush_inserts_pipelined
 from core.events import DomainEvent, EventBus, to_outbox
 from core.scoping import TenantContext, TenantId, get_context, set_context, tenant_scope
 
@@ -59,14 +60,25 @@ class UnitOfWork:
             for event in batch:
                 # Each event belongs to one tenant: its handlers and its outbox row run in that
                 # tenant's context (a move between two members publishes events for both).
-                with tenant_scope(self.session, TenantContext(TenantId(event.tenant_id))):
-                    for handler in self.bus.handlers_for(event):
-                        handler(event, self)
-                    self.session.add(to_outbox(event))
+                ctx = TenantContext(TenantId(event.tenant_id))
+                if ctx == self.tenant:
+                    self._handle(event)
+                    continue
+                # Rows pending under the current context are flushed under it, and this
+                # tenant's rows under this tenant's (the flush checks every new row's tenant).
+                self.session.flush()
+                with tenant_scope(self.session, ctx):
+                    self._handle(event)
                     self.session.flush()
+
+    def _handle(self, event: DomainEvent) -> None:
+        for handler in self.bus.handlers_for(event):
+            handler(event, self)
+        self.session.add(to_outbox(event))
 
     def commit(self) -> None:
         self._dispatch()
+        flush_inserts_pipelined(self.session)
         self.session.commit()
         self.committed = True
 

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, func, or_, select, update
+from sqlalchemy import ColumnElement, Select, and_, case, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from core.scoping import require_context
@@ -42,18 +42,19 @@ def machiaza_names(session: Session, codes: set[str]) -> dict[str, Machiaza]:
     return {m.code: m for m in rows}
 
 
-def advance_sequence(session: Session, name: str, count: int) -> int | None:
-    """Add ``count`` to a counter and return its new value (None if the counter is missing)."""
+def advance_sequences(session: Session, counts: dict[str, int]) -> dict[str, int]:
+    """Add to each named counter and return the new values (a missing counter is left out)."""
     ctx = require_context(session)
     stmt = (
         update(NumberSequence)
-        .where(NumberSequence.tenant_id == ctx.tenant_id, NumberSequence.name == name)
-        .values(next_value=NumberSequence.next_value + count)
-        .returning(NumberSequence.next_value)
+        .where(NumberSequence.tenant_id == ctx.tenant_id, NumberSequence.name.in_(counts))
+        .values(
+            next_value=NumberSequence.next_value + case(counts, value=NumberSequence.name, else_=0)
+        )
+        .returning(NumberSequence.name, NumberSequence.next_value)
         .execution_options(synchronize_session=False)
     )
-    value = session.execute(stmt).scalar()
-    return int(value) if value is not None else None
+    return {name: int(value) for name, value in session.execute(stmt).all()}
 
 
 def lock_sequence(session: Session, name: str) -> NumberSequence | None:

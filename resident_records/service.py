@@ -135,22 +135,29 @@ class Register:
 
     # --- numbers, persons, households ---------------------------------------------------------
 
-    def _next_numbers(self, name: str, count: int) -> list[str]:
+    def _next_numbers(self, counts: dict[str, int]) -> dict[str, list[str]]:
         """宛名番号・世帯番号: sequential per municipality with the M11 check digit (J:130)."""
-        # One round trip: the UPDATE takes the row lock and hands back the new counter.
-        end = repo.advance_sequence(self.session, name, count)
-        if end is None:  # the municipality's first number of this kind
-            self.session.add(NumberSequence(name=name, next_value=1 + count))
-            self.session.flush()
-            end = 1 + count
-        start = end - count
-        return [with_m11(str(n).zfill(NUMBER_BODY_DIGITS)) for n in range(start, end)]
+        # One round trip for every counter asked for: the UPDATE takes the row locks and hands
+        # back the new values.
+        ends = repo.advance_sequences(self.session, counts)
+        for name, count in counts.items():
+            if name not in ends:  # the municipality's first number of this kind
+                self.session.add(NumberSequence(name=name, next_value=1 + count))
+                ends[name] = 1 + count
+        return {
+            name: [
+                with_m11(str(n).zfill(NUMBER_BODY_DIGITS))
+                for n in range(ends[name] - count, ends[name])
+            ]
+            for name, count in counts.items()
+        }
 
-    def _new_household(self) -> Household:
-        (number,) = self._next_numbers(HOUSEHOLD_SEQUENCE, 1)
-        h = Household(household_number=number, version=1)
+    def _new_household(self, number: str | None = None) -> Household:
+        if number is None:
+            (number,) = self._next_numbers({HOUSEHOLD_SEQUENCE: 1})[HOUSEHOLD_SEQUENCE]
+        # The id is set here, not by the flush: the rows that point at it go out in one flush.
+        h = Household(id=new_id(), household_number=number, version=1)
         self.session.add(h)
-        self.session.flush()
         return h
 
     def _claim_household(self, ref: HouseholdRef) -> Household:
@@ -255,6 +262,7 @@ class Register:
             if cmd.memo:
                 details["memo"] = cmd.memo
         event = ResidencyEvent(
+            id=new_id(),
             kind=kind.value,
             effective_on=effective_on,
             notified_on=notified_on,
@@ -266,7 +274,6 @@ class Register:
             cancels_event_id=cancels,
         )
         self.session.add(event)
-        self.session.flush()
         if late:
             self._alert(
                 "late_notification",
@@ -537,15 +544,18 @@ class Register:
         newcomers = {uuid.uuid4(): p.relationship for p in cmd.persons}
         if cmd.join_household is None:
             self._check_heads(newcomers, [], "persons")
-            household = self._new_household()
+            numbers = self._next_numbers({HOUSEHOLD_SEQUENCE: 1, ATENA_SEQUENCE: len(cmd.persons)})
+            household = self._new_household(numbers[HOUSEHOLD_SEQUENCE][0])
         else:
             household = self._claim_household(cmd.join_household)
             existing = repo.household_members(self.session, household.id, cmd.effective_on)
             self._check_heads(newcomers, existing, "persons")
-        numbers = self._next_numbers(ATENA_SEQUENCE, len(cmd.persons))
-        persons = [Person(atena_number=n, kind=PersonKind.RESIDENT) for n in numbers]
+            numbers = self._next_numbers({ATENA_SEQUENCE: len(cmd.persons)})
+        persons = [
+            Person(id=new_id(), atena_number=n, kind=PersonKind.RESIDENT)
+            for n in numbers[ATENA_SEQUENCE]
+        ]
         self.session.add_all(persons)
-        self.session.flush()
         details: dict[str, Any] = {"previous_address": cmd.previous_address}
         if cmd.move_out_certificate:
             details["move_out_certificate"] = cmd.move_out_certificate
@@ -600,10 +610,9 @@ class Register:
             raise _field_error(
                 "person.birth_date", "出生の異動日と生年月日が一致しません。", "birth_date_mismatch"
             )
-        (number,) = self._next_numbers(ATENA_SEQUENCE, 1)
-        person = Person(atena_number=number, kind=PersonKind.RESIDENT)
+        (number,) = self._next_numbers({ATENA_SEQUENCE: 1})[ATENA_SEQUENCE]
+        person = Person(id=new_id(), atena_number=number, kind=PersonKind.RESIDENT)
         self.session.add(person)
-        self.session.flush()
         event = self._event(
             EventKind.BIRTH,
             cmd,
@@ -638,10 +647,9 @@ class Register:
             )
         if cmd.foreign is None and not (cmd.family_name_kana and cmd.given_name_kana):
             raise _field_error("family_name_kana", "振り仮名を入力してください。", "missing_kana")
-        (number,) = self._next_numbers(ATENA_SEQUENCE, 1)
-        person = Person(atena_number=number, kind=PersonKind.NON_RESIDENT)
+        (number,) = self._next_numbers({ATENA_SEQUENCE: 1})[ATENA_SEQUENCE]
+        person = Person(id=new_id(), atena_number=number, kind=PersonKind.NON_RESIDENT)
         self.session.add(person)
-        self.session.flush()
         event = self._event(
             EventKind.NON_RESIDENT_REGISTRATION,
             None,

@@ -6,6 +6,7 @@ from typing import ClassVar
 
 import pytest
 from sqlalchemy import func, select, text
+from sqlalchemy.exc import IntegrityError
 
 from core.db import make_engine
 from core.events import DomainEvent, EventBus, OutboxMessage, relay_outbox
@@ -114,3 +115,26 @@ def test_relay_delivers_once_and_retries_failures(state) -> None:
         assert relay_outbox(uow.session, [tid], flaky) == 0
         uow.commit()
     assert sorted(delivered) == ["0", "2"]
+
+
+def test_a_failing_insert_in_the_one_round_trip_flush_keeps_nothing(state) -> None:
+    """The commit's flush sends every INSERT at once (pipelined on PostgreSQL); one bad row
+    fails the commit and none of the others is kept."""
+    tid = new_tenant(state)
+    with UnitOfWork(state.session_factory) as uow:
+        uow.set_tenant(TenantContext(TenantId(tid)))
+        uow.session.add(Staff(login_id="first", display_name="一", password_hash="x", roles=[]))
+        uow.commit()
+    with UnitOfWork(state.session_factory) as uow:
+        uow.set_tenant(TenantContext(TenantId(tid)))
+        uow.publish(ThingHappened(tenant_id=tid, what="x"))
+        uow.session.add(Staff(login_id="second", display_name="二", password_hash="x", roles=[]))
+        uow.session.add(Staff(login_id="first", display_name="重複", password_hash="x", roles=[]))
+        with pytest.raises(IntegrityError):
+            uow.commit()
+    with UnitOfWork(state.session_factory) as uow:
+        uow.set_tenant(TenantContext(TenantId(tid)))
+        logins = sorted(uow.session.scalars(select(Staff.login_id)))
+        outbox = uow.session.scalar(select(func.count()).select_from(OutboxMessage))
+    assert logins == ["first"]
+    assert outbox == 0
