@@ -38,6 +38,10 @@ _NONCE_BYTES = 12
 _TAG_BYTES = 16
 PURPOSE_ENCRYPTION = "encryption"
 PURPOSE_BLIND_INDEX = "blind_index"
+# Seeds of the tenant's document signatures: Ed25519 for the verification code printed on every
+# certificate, ECDSA P-256 for the PDF's own (PAdES) signature, which standard readers check.
+PURPOSE_DOCUMENT_SIGNING = "doc_signing"
+PURPOSE_PDF_SIGNING = "pdf_signing"
 
 
 class CryptoError(RuntimeError):
@@ -170,9 +174,28 @@ class TenantKeys:
 
     def ensure(self) -> None:
         """Create this tenant's encryption and blind-index keys if it has none."""
-        for purpose in (PURPOSE_ENCRYPTION, PURPOSE_BLIND_INDEX):
+        for purpose in (
+            PURPOSE_ENCRYPTION,
+            PURPOSE_BLIND_INDEX,
+            PURPOSE_DOCUMENT_SIGNING,
+            PURPOSE_PDF_SIGNING,
+        ):
             if self._active_row(purpose) is None:
                 self._create(purpose)
+
+    def signing_seed(self, purpose: str) -> tuple[int, bytes]:
+        """(key id, 32-byte seed) of the tenant's active signing key (created on first use)."""
+        row = self._active_row(purpose) or self._create(purpose)
+        return row.key_id, self._key(row)
+
+    def seed_of(self, purpose: str, key_id: int) -> bytes | None:
+        """A signing seed by id, retired ones included: old documents stay verifiable."""
+        row = next((r for r in self._rows() if r.key_id == key_id), None)
+        if row is None:
+            row = next((r for r in self._rows(refresh=True) if r.key_id == key_id), None)
+        if row is None or row.purpose != purpose:
+            return None
+        return self._key(row)
 
     def _rows(self, *, refresh: bool = False) -> list[TenantDataKey]:
         # One query per tenant per TenantKeys, not one per value: batches decrypt many values.

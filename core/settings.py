@@ -31,6 +31,10 @@ class Settings(BaseSettings):
     login_lockout_minutes: int = Field(default=15, ge=1)
     cookie_secure: bool = False  # set true behind TLS; the demo serves plain http on loopback
     max_body_bytes: int = Field(default=1_048_576, ge=1024)
+    # Where the verification page is reached from outside: printed in every document's QR code.
+    public_base_url: str = "http://127.0.0.1:8000"
+    # Documents rendered at once by one process (each takes one core while it renders).
+    render_concurrency: int = Field(default=2, ge=1, le=16)
 
     @property
     def effective_database_url(self) -> str:

@@ -10,10 +10,13 @@ from fastapi.staticfiles import StaticFiles
 from sqlalchemy import text
 
 from core.settings import Settings, get_settings
+from forms.router import router as documents_router
 from jichitai import errors
 from jichitai.middleware import RequestGuard
 from jichitai.state import AppState
 from jichitai.web import routes as web
+from jichitai.web import verify as web_verify
+from resident_records.certificate_router import router as certificate_router
 from resident_records.router import router as resident_router
 from tenancy.router import router as tenancy_router
 
@@ -44,7 +47,10 @@ def create_app(settings: Settings | None = None, state: AppState | None = None) 
     )
     app.include_router(tenancy_router)
     app.include_router(resident_router)
+    app.include_router(certificate_router)
+    app.include_router(documents_router)
     app.include_router(web.router)
+    app.include_router(web_verify.router)
 
     @app.get("/healthz", tags=["ops"])
     def healthz() -> dict[str, str]:

@@ -11,6 +11,7 @@ import core.audit
 import core.crypto
 import core.events
 import core.idempotency  # noqa: F401
+import forms.models  # noqa: F401
 import resident_records.models  # noqa: F401
 import tenancy.models  # noqa: F401
 from core.events import EventBus

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import threading
+from dataclasses import dataclass, field
 
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
@@ -11,6 +12,8 @@ from core.crypto import MasterKeyRing, load_key_ring
 from core.db import make_engine, make_session_factory
 from core.events import EventBus
 from core.settings import Settings
+from forms import manifest
+from forms.engine import Renderer
 from jichitai.bootstrap import build_bus
 
 
@@ -21,6 +24,20 @@ class AppState:
     session_factory: sessionmaker[Session]
     bus: EventBus
     ring: MasterKeyRing
+    # The form catalog, checked against its manifest when the process starts (a changed
+    # template stops the start-up); the renderer is built from these bytes on first use.
+    form_sources: dict[str, str] = field(default_factory=manifest.verified_sources)
+    _renderer: Renderer | None = None
+    _renderer_lock: threading.Lock = field(default_factory=threading.Lock)
+
+    @property
+    def renderer(self) -> Renderer:
+        with self._renderer_lock:
+            if self._renderer is None:
+                self._renderer = Renderer(
+                    concurrency=self.settings.render_concurrency, sources=self.form_sources
+                )
+            return self._renderer
 
     @classmethod
     def from_settings(cls, settings: Settings, *, create_key: bool = False) -> AppState:

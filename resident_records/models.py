@@ -334,6 +334,29 @@ class ProtectionMeasure(TenantScoped, Base):
     __mapper_args__ = {"version_id_col": version}  # noqa: RUF012
 
 
+class ProtectionRelease(TenantScoped, Base):
+    """A supervisor's release of one protected person for one issuance, after review (J:410).
+
+    Valid for a short while and used once: the serial of the document it allowed is kept.
+    """
+
+    __tablename__ = "protection_releases"
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=new_id)
+    person_id: Mapped[uuid.UUID] = mapped_column(Uuid)
+    released_by: Mapped[str] = mapped_column(String(64))
+    reason: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    used_serial: Mapped[str | None] = mapped_column(String(32))
+    used_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+
+    __table_args__ = (
+        ForeignKeyConstraint(["tenant_id", "person_id"], ["persons.tenant_id", "persons.id"]),
+        Index("ix_protection_releases_tenant_id_person_id", "tenant_id", "person_id"),
+    )
+
+
 class MoveTransfer(TenantScoped, Base):
     """Electronic move-out data (転出証明書情報) delivered by another member of the deployment.
 

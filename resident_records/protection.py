@@ -18,9 +18,10 @@ from sqlalchemy import func, or_
 from sqlalchemy.orm import Session
 
 from core import audit
+from core.db import utcnow
 from core.errors import Conflict, DomainError, NotFound, ValidationFailed
 from resident_records import repository as repo
-from resident_records.models import ProtectionMeasure
+from resident_records.models import ProtectionMeasure, ProtectionRelease
 from tenancy.repository import scoped
 
 TERM_YEARS = 1
@@ -238,3 +239,46 @@ def ending_soon(session: Session, today: dt.date) -> int:
         )
     )
     return int(session.scalar(stmt) or 0)
+
+
+def release(
+    session: Session, actor: audit.Actor, person_id: uuid.UUID, reason: str, *, minutes: int
+) -> ProtectionRelease:
+    """責任者による解除: one issuance for this person within ``minutes``, reason recorded."""
+    row = ProtectionRelease(
+        person_id=person_id,
+        released_by=actor.id,
+        reason=reason,
+        expires_at=utcnow() + dt.timedelta(minutes=minutes),
+    )
+    session.add(row)
+    session.flush()
+    audit.record(
+        session,
+        actor=actor,
+        action="protection.released",
+        subject_type="resident",
+        subject_id=str(person_id),
+        purpose=reason,
+        details={"release_id": str(row.id), "minutes": minutes},
+    )
+    return row
+
+
+def usable_releases(
+    session: Session, release_ids: Iterable[uuid.UUID], today: dt.date
+) -> list[ProtectionRelease]:
+    """The given releases that are unused and not yet expired."""
+    ids = list(release_ids)
+    if not ids:
+        return []
+    now = utcnow()
+    rows = session.scalars(scoped(session, ProtectionRelease).where(ProtectionRelease.id.in_(ids)))
+    return [r for r in rows if r.used_at is None and r.expires_at > now]
+
+
+def use_releases(session: Session, releases: Iterable[ProtectionRelease], serial: str) -> None:
+    now = utcnow()
+    for r in releases:
+        r.used_serial = serial
+        r.used_at = now

@@ -1,0 +1,1 @@
+"""The standard form catalog and its rendering (see docs/architecture.md, Forms)."""
