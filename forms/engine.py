@@ -20,7 +20,7 @@ import contextvars
 import datetime as dt
 import re
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -275,6 +275,35 @@ class Renderer:
 
     def render(self, form: FormSpec, context: Mapping[str, Any]) -> bytes:
         return self.pdf_from_html(self.html(form, context))
+
+    def render_many(self, form: FormSpec, contexts: Sequence[Mapping[str, Any]]) -> bytes:
+        """Several documents in one PDF: each laid out on its own (own page numbers), written
+        once, so each font is subset once for all of them."""
+        from weasyprint import HTML
+
+        if not contexts:
+            raise RenderError("no documents to render")
+        tools = self._tools()
+        htmls = [self.html(form, c) for c in contexts]
+        sequences = frozenset(p for h in htmls for p in _VARIATION_SEQUENCE.findall(h))
+        with self._slots:
+            documents = [
+                HTML(string=h, url_fetcher=self.url_fetcher()).render(
+                    stylesheets=[tools.stylesheet],
+                    font_config=tools.font_config,
+                    cache=tools.images,
+                )
+                for h in htmls
+            ]
+            pages = [page for d in documents for page in d.pages]
+            token = _sequences.set(sequences)
+            try:
+                pdf: bytes = documents[0].copy(pages).write_pdf()
+            finally:
+                _sequences.reset(token)
+        if len(tools.images) > 64:
+            tools.images.clear()
+        return pdf
 
     async def render_async(self, form: FormSpec, context: Mapping[str, Any]) -> bytes:
         """Render in a worker thread: a 60 ms layout must never stall the event loop."""

@@ -19,6 +19,7 @@ from core.migrate import upgrade as migrate_upgrade
 from core.scoping import TenantContext, TenantId, each_tenant, tenant_scope
 from core.settings import Settings, get_settings
 from core.uow import UnitOfWork
+from forms.manifest import CatalogTampered
 from jichitai.state import AppState
 from tenancy import repository as repo
 from tenancy import service
@@ -47,7 +48,10 @@ SYSTEM = audit.Actor.system("cli")
 
 
 def _state(create_key: bool = False) -> AppState:
-    return AppState.from_settings(get_settings(), create_key=create_key)
+    try:
+        return AppState.from_settings(get_settings(), create_key=create_key)
+    except CatalogTampered as exc:
+        raise _fail(str(exc)) from exc
 
 
 def _fail(message: str, code: int = 1) -> typer.Exit:
@@ -68,6 +72,12 @@ def serve(host: str = "127.0.0.1", port: int = 8000, workers: int = 1) -> None:
     """Serve the web UI and the API."""
     import uvicorn
 
+    from forms.manifest import verified_sources
+
+    try:
+        verified_sources()  # refuse before binding the port, with the file named
+    except CatalogTampered as exc:
+        raise _fail(str(exc)) from exc
     uvicorn.run("jichitai.asgi:app", host=host, port=port, workers=workers, proxy_headers=False)
 
 

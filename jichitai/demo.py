@@ -20,6 +20,7 @@ from resident_records import population
 from tenancy import repository as repo
 from tenancy import service
 from tenancy.models import Municipality, Role
+from tenancy.parameters import TenantParameters
 
 GROUP_NAME = "富山県情報システム共同利用推進協議会"
 AGREEMENT_NAME = "富山県情報システム共同利用推進協議会 災害時相互支援協定"
@@ -89,6 +90,7 @@ def load(session: Session, ring: MasterKeyRing, *, start: dt.date | None = None)
                         actor=actor,
                     )
                 logins.append(DemoLogin(code, name, lid, role.value))
+            _demo_mayor(session, name, actor)
     if not repo.agreement_partners(session, members[0].id):
         service.conclude_agreement(session, group, AGREEMENT_NAME, members, start, actor)
     return logins
@@ -100,3 +102,14 @@ def load_machiaza(session: Session) -> dict[str, int]:
         code: population.load_machiaza_master(session, code, loader.machiaza(code))
         for code, _name, _kind, _prefix in MEMBERS
     }
+
+
+def _demo_mayor(session: Session, name: str, actor: audit.Actor) -> None:
+    """A made-up mayor's name, so the demo's certificates look like real ones (once)."""
+    version, params = service.current_parameters(session)
+    if params.mayor_name != TenantParameters().mayor_name:
+        return
+    values = params.model_dump(mode="json") | {"mayor_name": f"見本　{name[:-1]}"}
+    service.update_parameters(
+        session, values, expected_version=version, actor=actor, reason="デモ用の首長名"
+    )

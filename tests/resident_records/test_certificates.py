@@ -75,3 +75,26 @@ def test_a_resident_record_copy_is_issued_signed_and_verifiable(client, clerk) -
     verified = client.get(f"/verify/{doc['serial']}").json()
     assert verified["status"] == "genuine"
     assert "髙橋" not in str(verified)
+
+
+def test_zz_explore(client, clerk, state) -> None:
+    fam = [
+        _person(juminhyo_code="12345678901"),
+        _person(given_name="花子", given_name_kana="ハナコ", sex="female", relationship="妻", my_number=None, birth_date="昭和52年5月5日"),
+        _person(given_name="一郎", given_name_kana="イチロウ", relationship="子", my_number=None, birth_date="平成20年1月10日"),
+    ]
+    moved = _move_in(client, clerk, fam)
+    pids = moved["person_ids"]
+    for opts in [{}, {"head_and_relationship": True}, {"honseki": True}, {"juminhyo_code": True}, {"my_number": True}, {"history": True}, {"kana": True}]:
+        body = {"kind": "resident_record_copy", "person_ids": [pids[0]], "requester": {"type": "self", "name": "x"}, "options": opts}
+        r = client.post("/api/v1/certificates/resident-record/preview", json=body, headers=clerk)
+        print(opts, r.status_code, r.headers.get("content-type"))
+        print(repr(_text(r.content)))
+    body = {"kind": "resident_record_copy", "person_ids": [pids[2], pids[0], pids[1]], "layout": "household", "requester": {"type": "self", "name": "x"}, "options": {"head_and_relationship": True}}
+    r = client.post("/api/v1/certificates/resident-record", json=body, headers=clerk)
+    print(r.json())
+    pdf = client.get(r.json()["documents"][0]["pdf_url"], headers=clerk).content
+    for p in PdfReader(io.BytesIO(pdf)).pages:
+        print(repr(p.extract_text()))
+    print(client.get("/api/v1/tenant/parameters", headers=clerk).json())
+    print(client.get("/api/v1/documents", headers=clerk).json()["items"][0])
