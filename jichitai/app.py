@@ -14,8 +14,11 @@ from forms.router import router as documents_router
 from jichitai import errors
 from jichitai.middleware import RequestGuard
 from jichitai.state import AppState
+from jichitai.web import certificates as web_certificates
+from jichitai.web import counter as web_counter
 from jichitai.web import routes as web
 from jichitai.web import verify as web_verify
+from jichitai.web.common import PageRedirect
 from resident_records.certificate_router import router as certificate_router
 from resident_records.router import router as resident_router
 from tenancy.router import router as tenancy_router
@@ -51,6 +54,12 @@ def create_app(settings: Settings | None = None, state: AppState | None = None) 
     app.include_router(documents_router)
     app.include_router(web.router)
     app.include_router(web_verify.router)
+    app.include_router(web_counter.router)
+    app.include_router(web_certificates.router)
+
+    @app.exception_handler(PageRedirect)
+    async def page_redirect(request: Request, exc: PageRedirect) -> Response:
+        return exc.response
 
     @app.get("/healthz", tags=["ops"])
     def healthz() -> dict[str, str]:

@@ -28,6 +28,22 @@ from tenancy.deps import SESSION_COOKIE, UoW, app_state, session_principal
 from tenancy.models import ROLE_LABELS
 
 TEMPLATES = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
+
+
+def dig(values: Any, path: str) -> Any:
+    """``values | dig("persons.0.family_name")``: a form value by its field name, or None."""
+    node = values
+    for part in path.split("."):
+        if isinstance(node, dict):
+            node = node.get(part)
+        elif isinstance(node, list) and part.isdigit() and int(part) < len(node):
+            node = node[int(part)]
+        else:
+            return None
+    return node
+
+
+TEMPLATES.env.filters["dig"] = dig
 LOGIN_CSRF_COOKIE = "jichitai_login_csrf"
 
 router = APIRouter(include_in_schema=False)

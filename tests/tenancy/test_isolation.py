@@ -36,6 +36,7 @@ from core.migrate import GLOBAL_TABLES, append_only_tables
 from core.scoping import RLS_SETTING, TenantContext, TenantId, set_context
 from core.uow import UnitOfWork
 from tenancy.models import Staff
+from tests.forms import isolation_cases as forms_isolation
 from tests.helpers import IMIZU, NAMERIKAWA, bearer, operator_headers, staff_login_id
 from tests.resident_records import isolation_cases as resident_isolation
 
@@ -47,6 +48,7 @@ NAMERIKAWA_HAS_ROWS = (
     "staff",
     "tenant_data_keys",
     "tenant_parameter_versions",
+    *forms_isolation.SEEDED_TABLES,
 )
 # Functions an RLS predicate may call: current_setting() is STABLE, evaluated once per query.
 # NULLIF is not a function (PostgreSQL parses it into a NULLIFEXPR node); it is allowed in the
@@ -406,10 +408,13 @@ def test_tenant_id_leads_every_key_and_index(database, demo) -> None:
 
 @pytest.mark.postgres
 @postgres_only
-def test_app_role_reads_only_the_current_tenant_with_raw_sql(database, state, demo) -> None:
+def test_app_role_reads_only_the_current_tenant_with_raw_sql(
+    client: TestClient, database, state, demo
+) -> None:
     assert database.is_pg
     imizu, namerikawa = demo[IMIZU], demo[NAMERIKAWA]
     bearer(state, NAMERIKAWA, "clerk")  # 滑川市 now certainly has an api_tokens row too
+    forms_isolation.seed_namerikawa(client, state)  # and issued documents, releases …
     scoped = _tenant_scoped_tables(database)
     owner = {table: _owner_counts(database, table) for table in scoped}
     for table in NAMERIKAWA_HAS_ROWS:
@@ -762,13 +767,18 @@ ID_ROUTE_CASES: dict[tuple[str, str], Callable[..., None]] = {
     ("GET", f"{API}/audit/{{seq}}"): _case_get_audit,
 }
 ID_ROUTE_CASES.update(resident_isolation.CASES)
+ID_ROUTE_CASES.update(forms_isolation.CASES)
 # A body that passes validation, for the methods that need one (401/403 must come first anyway).
 ID_ROUTE_BODIES: dict[tuple[str, str], dict[str, Any]] = {
     ("PATCH", f"{API}/staff/{{staff_id}}"): {"version": 1},
     **resident_isolation.BODIES,
+    **forms_isolation.BODIES,
 }
 # A role of the caller's own municipality that may not use the route: clerk unless stated.
-ID_ROUTE_UNPRIVILEGED: dict[tuple[str, str], str] = dict(resident_isolation.UNPRIVILEGED)
+ID_ROUTE_UNPRIVILEGED: dict[tuple[str, str], str] = {
+    **resident_isolation.UNPRIVILEGED,
+    **forms_isolation.UNPRIVILEGED,
+}
 
 
 def test_every_id_addressed_route_has_an_isolation_case(app) -> None:
@@ -792,6 +802,8 @@ def _sample_value(match: re.Match[str]) -> str:
     name = match.group(1)
     if name == "lg_code":
         return IMIZU
+    if name == "serial":
+        return forms_isolation.UNKNOWN_SERIAL  # the route's pattern: <団体コード>-<年>-<7桁>
     return "999999999" if name == "seq" else str(uuid.uuid4())
 
 

@@ -1,0 +1,118 @@
+"""What every staff page shares: who is signed in, role checks, CSRF, rendering, audit of views."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from fastapi import Request
+from fastapi.responses import RedirectResponse, Response
+
+from core import audit
+from core.errors import DomainError, Unauthenticated
+from core.security import secrets_equal
+from jichitai.web.routes import TEMPLATES, error_page
+from tenancy.auth import Principal
+from tenancy.deps import SESSION_COOKIE, UoW, session_principal
+from tenancy.models import Role
+
+COUNTER_ROLES = (Role.CLERK, Role.SUPERVISOR)
+
+
+class PageRedirect(Exception):
+    """Raised inside a page handler to answer with a redirect or an error page instead."""
+
+    def __init__(self, response: Response) -> None:
+        self.response = response
+
+
+def staff(request: Request, uow: UoW, *roles: str) -> Principal:
+    """The signed-in staff member holding one of ``roles`` (login page or 403 page otherwise)."""
+    if not request.cookies.get(SESSION_COOKIE):
+        raise PageRedirect(RedirectResponse("/login", status_code=303))
+    try:
+        principal = session_principal(request, uow)
+    except Unauthenticated:
+        raise PageRedirect(RedirectResponse("/login?reason=timeout", status_code=303)) from None
+    if principal.is_operator or (roles and not principal.roles.intersection(roles)):
+        raise PageRedirect(error_page(request, 403, principal))
+    return principal
+
+
+def check_csrf(request: Request, principal: Principal, token: str) -> None:
+    """Every form carries the session's CSRF token in a hidden field."""
+    if not (principal.csrf_token and token and secrets_equal(token, principal.csrf_token)):
+        raise PageRedirect(
+            TEMPLATES.TemplateResponse(
+                request,
+                "error.html",
+                {
+                    "principal": principal,
+                    "title": "画面の有効期限切れ",
+                    "message": "画面の有効期限が切れました。もう一度操作してください。",
+                },
+                status_code=403,
+            )
+        )
+
+
+def page(
+    request: Request, template: str, principal: Principal, status: int = 200, **context: Any
+) -> Response:
+    return TEMPLATES.TemplateResponse(
+        request, template, {"principal": principal, **context}, status_code=status
+    )
+
+
+def viewed(uow: UoW, principal: Principal, action: str, subject: uuid.UUID | str) -> None:
+    """Every screen showing personal data leaves an audit entry (who saw whose record)."""
+    audit.record(
+        uow.session,
+        actor=principal.actor,
+        action=action,
+        subject_type="resident",
+        subject_id=str(subject),
+        details={"channel": "web"},
+    )
+
+
+def field_errors(exc: DomainError) -> dict[str, str]:
+    """Per-field Japanese messages of a service error (``details.fields``), else none."""
+    details = exc.details if isinstance(exc.details, dict) else {}
+    fields = details.get("fields") if isinstance(details, dict) else None
+    return {str(k): str(v) for k, v in fields.items()} if isinstance(fields, dict) else {}
+
+
+def unflatten(form: dict[str, str]) -> dict[str, Any]:
+    """``persons.0.family_name=…`` → ``{"persons": [{"family_name": …}]}``; blanks left out."""
+    root: dict[str, Any] = {}
+    for key, raw in form.items():
+        value = raw.strip() if isinstance(raw, str) else raw
+        if value == "" or key in {"csrf_token", "action"}:
+            continue
+        node: Any = root
+        parts = key.split(".")
+        for i, part in enumerate(parts):
+            last = i == len(parts) - 1
+            nxt: Any = value if last else ([] if parts[i + 1].isdigit() else {})
+            if isinstance(node, list):
+                index = int(part)
+                while len(node) <= index:
+                    node.append(None)
+                if node[index] is None or last:
+                    node[index] = nxt
+                node = node[index]
+            else:
+                if part not in node or last:
+                    node[part] = node.get(part, nxt) if not last else nxt
+                node = node[part]
+    compacted: dict[str, Any] = _compact(root)
+    return compacted
+
+
+def _compact(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _compact(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_compact(v) for v in value if v is not None]
+    return value
