@@ -5,8 +5,9 @@ PY := $(VENV)/bin/python
 BIN := $(VENV)/bin
 PYTHON ?= python3
 # Debian packages the product needs: the MJ font for names with variant kanji, a Gothic font for
-# the screens, HarfBuzz's subsetter (WeasyPrint subsets fonts ~6× faster with it).
-APT_PACKAGES := fonts-ipamj-mincho fonts-ipaexfont libharfbuzz-subset0
+# the screens, HarfBuzz's subsetter (WeasyPrint subsets fonts ~6× faster with it), and Chromium
+# for the browser tests (Playwright drives Debian's build; no browser download).
+APT_PACKAGES := fonts-ipamj-mincho fonts-ipaexfont libharfbuzz-subset0 chromium
 
 .PHONY: setup system-deps demo serve test lint format bench clean
 

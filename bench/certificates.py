@@ -143,9 +143,7 @@ def bench_batch(sources: dict[str, str], workers: int) -> None:
         seconds = time.perf_counter() - started
     pages = len(PdfReader(io.BytesIO(pdf)).pages)
     rate = pages / seconds
-    print(
-        f"[batch] {BATCH_DOCUMENTS} documents → one PDF of {pages} pages, {workers} processes"
-    )
+    print(f"[batch] {BATCH_DOCUMENTS} documents → one PDF of {pages} pages, {workers} processes")
     print(f"  plain WeasyPrint, one core  {plain_rate:7.1f} pages/s")
     print(
         f"  BatchRenderer               {rate:7.1f} pages/s   "

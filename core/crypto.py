@@ -188,6 +188,11 @@ class TenantKeys:
         row = self._active_row(purpose) or self._create(purpose)
         return row.key_id, self._key(row)
 
+    def active_seed(self, purpose: str) -> tuple[int, bytes] | None:
+        """Like :meth:`signing_seed`, but never creates a key (for read-only checks)."""
+        row = self._active_row(purpose)
+        return (row.key_id, self._key(row)) if row is not None else None
+
     def seed_of(self, purpose: str, key_id: int) -> bytes | None:
         """A signing seed by id, retired ones included: old documents stay verifiable."""
         row = next((r for r in self._rows() if r.key_id == key_id), None)

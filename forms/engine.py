@@ -123,13 +123,33 @@ def _install_font_data_cache() -> None:
 
 # --- Ideographic Variation Sequences in the PDF's text layer -----------------------------------
 
+_VARIATION_SELECTOR = re.compile(r"[\ufe00-\ufe0f\U000e0100-\U000e01ef]")
 _VARIATION_SEQUENCE = re.compile(r"(.)([\ufe00-\ufe0f\U000e0100-\U000e01ef])")
 _IVS_FONT_FAMILY = "IPAmj"
-_sequences: contextvars.ContextVar[frozenset[tuple[str, str]]] = contextvars.ContextVar(
-    "jichitai_variation_sequences", default=frozenset()
+_Sequences = tuple[frozenset[tuple[str, str]], frozenset[str]]
+_sequences: contextvars.ContextVar[_Sequences] = contextvars.ContextVar(
+    "jichitai_variation_sequences", default=(frozenset(), frozenset())
 )
+
+
+def _sequences_in(texts: Sequence[str]) -> _Sequences:
+    """The (base, selector) pairs of the documents, and the bases that also appear plain."""
+    pairs: set[tuple[str, str]] = set()
+    for text in texts:
+        pairs.update(_VARIATION_SEQUENCE.findall(text))
+    bases = {base for base, _selector in pairs}
+    plain = {
+        c
+        for text in texts
+        for i, c in enumerate(text)
+        if c in bases and not (i + 1 < len(text) and _VARIATION_SELECTOR.match(text[i + 1]))
+    }
+    return frozenset(pairs), frozenset(plain)
+
+
 _uvs_lock = threading.Lock()
 _uvs_table: dict[tuple[str, str], int] | None = None
+_default_glyphs: dict[str, int] = {}
 
 
 def _uvs_glyphs() -> dict[tuple[str, str], int]:
@@ -149,6 +169,8 @@ def _uvs_glyphs() -> dict[tuple[str, str], int]:
                     glyph = name if name is not None else best.get(base)
                     if glyph is not None:
                         glyphs[(chr(base), chr(selector))] = ids[glyph]
+                        if base in best:
+                            _default_glyphs[chr(base)] = ids[best[base]]
             _uvs_table = glyphs
         return _uvs_table
 
@@ -173,7 +195,9 @@ def _install_variation_sequence_text() -> None:
     WeasyPrint maps each glyph to the characters of its own cluster; the selector, shaped into
     the base character's glyph, falls out of the text layer. Before the font dictionary is
     written, the glyph IPAmj明朝 gives a (base, selector) pair present in the document is mapped
-    back to both characters.
+    back to both characters — unless that glyph is also the base character's own and the
+    document has the base character without a selector too: one glyph has one text, and a
+    selector must never be invented for a plain character.
     """
     import weasyprint.pdf as pdf_module
 
@@ -182,7 +206,7 @@ def _install_variation_sequence_text() -> None:
         return
 
     def with_sequences(pdf: Any, fonts: Any, *args: Any, **kwargs: Any) -> Any:
-        sequences = _sequences.get()
+        sequences, plain = _sequences.get()
         if sequences:
             table = _uvs_glyphs()
             for font in fonts.values():
@@ -190,8 +214,14 @@ def _install_variation_sequence_text() -> None:
                     continue
                 for pair in sequences:
                     glyph = table.get(pair)
-                    if glyph is not None and glyph in font.to_unicode:
-                        font.to_unicode[glyph] = pair[0] + pair[1]
+                    if glyph is None or glyph not in font.to_unicode:
+                        continue
+                    if pair[0] in plain and _default_glyphs.get(pair[0]) == glyph:
+                        # WeasyPrint keeps the text of the glyph's first use, which may be
+                        # the sequence: the plain character wins.
+                        font.to_unicode[glyph] = pair[0]
+                        continue
+                    font.to_unicode[glyph] = pair[0] + pair[1]
         return original(pdf, fonts, *args, **kwargs)
 
     with_sequences._jichitai_ivs = True  # type: ignore[attr-defined]
@@ -256,7 +286,7 @@ class Renderer:
         from weasyprint import HTML
 
         tools = self._tools()
-        sequences = frozenset(_VARIATION_SEQUENCE.findall(html))
+        sequences = _sequences_in([html])
         with self._slots:
             document = HTML(string=html, url_fetcher=self.url_fetcher()).render(
                 stylesheets=[tools.stylesheet],
@@ -285,7 +315,7 @@ class Renderer:
             raise RenderError("no documents to render")
         tools = self._tools()
         htmls = [self.html(form, c) for c in contexts]
-        sequences = frozenset(p for h in htmls for p in _VARIATION_SEQUENCE.findall(h))
+        sequences = _sequences_in(htmls)
         with self._slots:
             documents = [
                 HTML(string=h, url_fetcher=self.url_fetcher()).render(

@@ -16,6 +16,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import func, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from core import audit
@@ -103,17 +105,21 @@ def issued_on_text(day: dt.date) -> str:
 def next_serials(session: Session, lg_code: str, year: int, count: int) -> list[str]:
     """発行番号 ``<団体コード>-<年>-<7桁>`` from a per-year counter (J:1000)."""
     ctx = require_context(session)
+    # The year's counter row is created if missing without failing on a concurrent creation
+    # (ON CONFLICT DO NOTHING on both databases); the UPDATE then takes the row lock.
+    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    session.execute(
+        insert(SerialCounter)
+        .values(tenant_id=ctx.tenant_id, year=year, next_value=1)
+        .on_conflict_do_nothing()
+    )
     end = session.execute(
         update(SerialCounter)
         .where(SerialCounter.tenant_id == ctx.tenant_id, SerialCounter.year == year)
         .values(next_value=SerialCounter.next_value + count)
         .returning(SerialCounter.next_value)
         .execution_options(synchronize_session=False)
-    ).scalar()
-    if end is None:
-        session.add(SerialCounter(year=year, next_value=1 + count))
-        session.flush()
-        end = 1 + count
+    ).scalar_one()
     return [f"{lg_code}-{year}-{n:0{SERIAL_DIGITS}d}" for n in range(end - count, end)]
 
 
@@ -421,8 +427,10 @@ def _pdf_problem(
         return None
     # Not the file as issued. A standard reader would say whether it is at least intact.
     issuer = issuer_for(session, municipality)
-    pdf_key_id, pdf_seed = keys.signing_seed(PURPOSE_PDF_SIGNING)
-    certificate, _ = signing.pdf_certificate(issuer.lg_code, issuer.title, pdf_key_id, pdf_seed)
+    active = keys.active_seed(PURPOSE_PDF_SIGNING)
+    if active is None:
+        return "このPDFは発行されたファイルと一致しません。"
+    certificate, _ = signing.pdf_certificate(issuer.lg_code, issuer.title, *active)
     check = signing.check_pdf_signature(pdf, certificate)
     if not check.signed:
         return "このPDFには発行団体の電子署名がありません。"

@@ -22,6 +22,7 @@ from resident_records.certificates import (
     ReleaseRequest,
     ResidentCertificateRequest,
 )
+from resident_records.protection import ProtectedPersonBlocked
 from tenancy import repository as tenancy_repo
 from tenancy import service as tenancy_service
 from tenancy.auth import Principal
@@ -161,7 +162,11 @@ def issue_disaster_damage(
 
     def run() -> list[dict[str, Any]]:
         issuance, issuer = _issuance(request, uow, who)
-        return _read(issuance.disaster_damage(body, issuer))
+        try:
+            return _read(issuance.disaster_damage(body, issuer))
+        except ProtectedPersonBlocked:
+            uow.commit()  # the refused attempt stays in the log although the request fails
+            raise
 
     return _issue(request, response, uow, who, idempotency_key, body, run)
 

@@ -16,6 +16,7 @@ from typing import Annotated, Any, Literal
 
 import jaconv
 from pydantic import Field, StringConstraints, model_validator
+from pydantic_core import PydanticCustomError
 from sqlalchemy.orm import Session
 
 from core import audit
@@ -117,7 +118,7 @@ class ResidentCertificateRequest(Schema):
     @model_validator(mode="after")
     def _distinct(self) -> ResidentCertificateRequest:
         if len(set(self.person_ids)) != len(self.person_ids):
-            raise ValueError("同じ住民が重複して指定されています。")
+            raise PydanticCustomError("duplicate_person", "同じ住民が重複して指定されています。")
         return self
 
 
@@ -479,10 +480,10 @@ class Issuance:
         protection.use_releases(self.session, releases, issued[0].serial)
         return issued, None, None
 
-    def _head_name(self, version: ResidentRecordVersion) -> str:
+    def _head_name(self, version: ResidentRecordVersion, on: dt.date | None = None) -> str:
         if version.household_id is None:
             return ""
-        for member in repo.household_members(self.session, version.household_id, self.today):
+        for member in repo.household_members(self.session, version.household_id, on or self.today):
             if member.relationship == HEAD:
                 return f"{member.family_name}　{member.given_name}"
         return ""
@@ -523,7 +524,12 @@ class Issuance:
             from forms.service import by_serial
 
             original = by_serial(self.session, req.reissue_of)
-            if original is None or original.form_kind != FormKind.MOVE_OUT_CERTIFICATE:
+            # A reissue replaces the certificate of the same persons, never someone else's.
+            if (
+                original is None
+                or original.form_kind != FormKind.MOVE_OUT_CERTIFICATE
+                or set(original.subject_ids) != {str(p) for p in req.person_ids}
+            ):
                 raise _field_error(
                     "reissue_of", "再交付の元になる転出証明書が見つかりません。", "no_original"
                 )
@@ -575,10 +581,11 @@ class Issuance:
             persons.append(p)
         record = {
             "address": queries.address_text(self.session, before0.data) or "",
-            "head_name": self._head_name(before0),
+            # The household as it was the day before the move-out took effect.
+            "head_name": self._head_name(before0, latest0.effective_on - dt.timedelta(days=1)),
             "destination": removal0.get("destination_address") or "",
             "planned_on": _date_text(removal0.get("planned_move_out_on"), foreign_any),
-            "moved_out_on": _date_text(removal0.get("moved_in_on"), foreign_any)
+            "moved_out_on": _date_text(removal0.get("removed_on"), foreign_any)
             if removal0.get("move_out_confirmed_on")
             else "",
             "notified_on": _date_text(latest0.data.get("notified_on"), foreign_any),
@@ -616,6 +623,10 @@ class Issuance:
         latest = repo.latest_version(self.session, req.person_id)
         if latest is None or latest.status == RecordStatus.VOIDED:
             raise NotFound("指定された住民は見つかりません。", code="resident_not_found")
+        # The certificate prints the address: a protected person's is not disclosed either.
+        _releases, blocked = self._check_protection([req.person_id], req.requester, [])
+        if blocked is not None:
+            raise blocked
         address = queries.address_text(self.session, latest.data) or ""
         record = {
             "applicant": f"{latest.data['family_name']}　{latest.data['given_name']}",

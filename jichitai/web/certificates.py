@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 from pydantic import ValidationError
 from starlette.datastructures import FormData
@@ -21,7 +21,15 @@ from forms.catalog import FORM_LABELS, FormKind
 from forms.deps import document_service
 from forms.service import issuer_for
 from jichitai.errors import validation_details
-from jichitai.web.common import COUNTER_ROLES, check_csrf, field_errors, page, staff, unflatten
+from jichitai.web.common import (
+    COUNTER_ROLES,
+    check_csrf,
+    field_errors,
+    form_data,
+    page,
+    staff,
+    unflatten,
+)
 from resident_records import certificates, queries
 from resident_records import repository as repo
 from resident_records.certificates import (
@@ -145,10 +153,11 @@ def _parse(values: dict[str, Any]) -> tuple[ResidentCertificateRequest | None, d
 
 
 @router.post("/certificates/{person_id}")
-async def certificate_submit(request: Request, uow: UoW, person_id: uuid.UUID) -> Response:
+def certificate_submit(
+    request: Request, uow: UoW, person_id: uuid.UUID, form: Annotated[FormData, Depends(form_data)]
+) -> Response:
     """見本 (preview), 発行 (issue) or 支援措置の解除 (release, supervisor) for this resident."""
     who = staff(request, uow, *COUNTER_ROLES)
-    form = await request.form()
     check_csrf(request, who, str(form.get("csrf_token", "")))
     if repo.person(uow.session, person_id) is None:
         return page(

@@ -7,6 +7,7 @@ from typing import Any
 
 from fastapi import Request
 from fastapi.responses import RedirectResponse, Response
+from starlette.datastructures import FormData
 
 from core import audit
 from core.errors import DomainError, Unauthenticated
@@ -116,3 +117,9 @@ def _compact(value: Any) -> Any:
     if isinstance(value, list):
         return [_compact(v) for v in value if v is not None]
     return value
+
+
+async def form_data(request: Request) -> FormData:
+    """The posted form, read on the event loop so the page handler itself can be a plain
+    function: FastAPI runs those in worker threads, where rendering and signing belong."""
+    return await request.form()

@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import RedirectResponse, Response
 from pydantic import BaseModel, ValidationError
+from starlette.datastructures import FormData
 
 from core.errors import DomainError, NotFound
 from jichitai.errors import validation_details
@@ -22,6 +23,7 @@ from jichitai.web.common import (
     COUNTER_ROLES,
     check_csrf,
     field_errors,
+    form_data,
     page,
     staff,
     unflatten,
@@ -36,6 +38,7 @@ from tenancy.auth import Principal
 from tenancy.deps import UoW, app_state
 
 router = APIRouter(include_in_schema=False)
+Posted = Annotated[FormData, Depends(form_data)]
 
 PAGE_SIZE = 20
 MOVE_IN_ROWS = 3
@@ -46,8 +49,7 @@ def _register(request: Request, uow: UoW, who: Principal) -> Register:
     return Register(uow, who.actor, app_state(request).ring)
 
 
-async def _form(request: Request) -> dict[str, str]:
-    data = await request.form()
+def _form(data: FormData) -> dict[str, str]:
     return {k: v for k, v in data.items() if isinstance(v, str)}
 
 
@@ -171,10 +173,10 @@ def move_in_form(request: Request, uow: UoW, rows: int = MOVE_IN_ROWS) -> Respon
 
 
 @router.post("/residents-move-in")
-async def move_in_submit(request: Request, uow: UoW) -> Response:
+def move_in_submit(request: Request, uow: UoW, posted: Posted) -> Response:
     """転入届: confirm (checked, nothing written) or register (one transaction)."""
     who = staff(request, uow, *COUNTER_ROLES)
-    form = await _form(request)
+    form = _form(posted)
     check_csrf(request, who, form.get("csrf_token", ""))
     data = unflatten(form)
     data["persons"] = [p for p in data.get("persons", []) if any(p.values())]
@@ -235,11 +237,11 @@ def move_out_form(request: Request, uow: UoW, person_id: uuid.UUID) -> Response:
 
 
 @router.post("/residents/{person_id}/move-out")
-async def move_out_submit(request: Request, uow: UoW, person_id: uuid.UUID) -> Response:
+def move_out_submit(request: Request, uow: UoW, person_id: uuid.UUID, posted: Posted) -> Response:
     """転出届: confirm, then register (the record is removed on the planned date)."""
     who = staff(request, uow, *COUNTER_ROLES)
-    form_data = await request.form()
-    form = {k: v for k, v in form_data.items() if isinstance(v, str)}
+    form_data = posted
+    form = _form(posted)
     check_csrf(request, who, form.get("csrf_token", ""))
     cur = repo.current(uow.session, person_id)
     if cur is None or cur.household_id is None:

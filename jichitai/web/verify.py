@@ -75,7 +75,7 @@ def _serial_in_pdf(pdf: bytes) -> str | None:
 
 
 @router.post("/verify")
-async def verify_submit(
+def verify_submit(
     request: Request,
     uow: UoW,
     code: Annotated[str, Form(max_length=500)] = "",
@@ -84,7 +84,7 @@ async def verify_submit(
     """Check the pasted QR content, or an uploaded PDF byte for byte and by its signature."""
     ring = app_state(request).ring
     if pdf is not None and pdf.filename:
-        data = await pdf.read(MAX_PDF_BYTES + 1)
+        data = pdf.file.read(MAX_PDF_BYTES + 1)
         if len(data) > MAX_PDF_BYTES or not data.startswith(b"%PDF"):
             return _page(request, None, "PDFファイル（5MB以下）を指定してください。")
         serial = _serial_in_pdf(data)

@@ -10,6 +10,7 @@ import base64
 import json
 import os
 import shutil
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -147,7 +148,9 @@ def test_an_untouched_copy_passes(tmp_path: Path) -> None:
         pytest.param(lambda t: t.replace("\n", "\r\n"), id="line-endings"),
     ],
 )
-def test_an_edited_template_is_refused_and_named(tmp_path: Path, edit: Any) -> None:
+def test_an_edited_template_is_refused_and_named(
+    tmp_path: Path, edit: Callable[[str], str]
+) -> None:
     copy = _copy(tmp_path)
     target = copy / "resident_record.html"
     target.write_bytes(edit(target.read_text(encoding="utf-8")).encode("utf-8"))

@@ -260,18 +260,6 @@ def test_two_first_serials_of_a_year_at_once(
     env: Env, database: Any, request: pytest.FixtureRequest
 ) -> None:
     """Two counters of a new year issued at the same time both get a serial, in order."""
-    if database.is_pg:
-        request.applymarker(
-            pytest.mark.xfail(
-                strict=True,
-                reason=(
-                    "product bug: next_serials creates the year's counter with UPDATE-then-INSERT; "
-                    "on PostgreSQL a second transaction that ran its UPDATE before the first "
-                    "committed also INSERTs and fails with a unique violation instead of "
-                    "getting the next serial"
-                ),
-            )
-        )
     year = 2031
     outcome: dict[str, Any] = {}
     started = threading.Event()
@@ -438,7 +426,7 @@ def test_a_wrong_digest_or_signature_is_forged(env: Env) -> None:
     first, second = env.issue(2)
     row, other = env.row(first.serial), env.row(second.serial)
     wrong_digest = ("0" if row.content_hash[0] != "0" else "1") + row.content_hash[1:]
-    cases = [
+    cases: list[dict[str, str | None]] = [
         {"digest": wrong_digest, "signature": row.signature},
         {"digest": row.content_hash, "signature": other.signature},  # another copy's signature
         {"digest": other.content_hash, "signature": other.signature},  # another copy's code

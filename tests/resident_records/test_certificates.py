@@ -94,6 +94,7 @@ JUMINHYO_CODE = "12345678901"
 COPY_SENTENCE = "この写しは、住民票の原本と相違ないことを証明する。"
 JAPANESE = re.compile(r"[\u3040-\u30ff\u4e00-\u9fff]")
 SERIAL = re.compile(r"\d{6}-\d{4}-\d{7}")
+STAY_EXPIRES = TODAY + dt.timedelta(days=300)
 
 
 def _reiwa(day: dt.date) -> str:
@@ -141,9 +142,6 @@ def _foreign_person() -> dict[str, Any]:
             "alias_name_kana": "ナカムラ アン",
         },
     }
-
-
-STAY_EXPIRES = TODAY + dt.timedelta(days=300)
 
 
 def _immigrate(client: TestClient, headers: dict[str, str], person: dict[str, Any]) -> Any:
@@ -454,12 +452,6 @@ def test_move_out_certificate_needs_a_move_out_and_a_real_original(client, clerk
     assert _log_total(client, clerk) == before
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="product bug: reissue_of accepts any 転出証明書, even one about other persons "
-    "(certificates.py Issuance.move_out), so a reissue can mark a stranger's "
-    "certificate superseded",
-)
 def test_a_reissue_must_be_of_a_certificate_of_the_same_persons(client, clerk) -> None:
     ours = _move_in(client, clerk, [_person()])
     theirs = _move_in(client, clerk, [_person(family_name="佐藤", family_name_kana="サトウ")])
@@ -498,12 +490,6 @@ def test_move_out_equivalent_certificate(client, clerk) -> None:
     assert f"氏名{IVS_NAME}" in text
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="product bug: the 転出日 of a confirmed move-out never prints; Issuance.move_out "
-    "reads removal['moved_in_on'], a key the removal never has (it keeps removed_on and "
-    "move_out_confirmed_on)",
-)
 def test_equivalent_certificate_after_confirmation_prints_the_move_out_date(client, clerk) -> None:
     moved = _move_in(client, clerk, [_person()])
     pid = moved["person_ids"][0]
@@ -516,11 +502,6 @@ def test_equivalent_certificate_after_confirmation_prints_the_move_out_date(clie
     assert f"転出日{_reiwa(TODAY - dt.timedelta(days=1))}" in text
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="product bug: 世帯主 of a 転出証明書 is looked up among today's residents "
-    "(Issuance._head_name uses self.today), so it is blank once the move-out date is reached",
-)
 def test_move_out_certificate_names_the_head_on_the_day_of_the_move(client, clerk) -> None:
     moved = _move_in(client, clerk, [_person()])
     pid = moved["person_ids"][0]
@@ -1075,11 +1056,6 @@ def test_bad_input_is_refused_in_japanese_and_writes_nothing(client, clerk) -> N
     assert _log_total(client, clerk) == before
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="product bug: ResidentCertificateRequest._distinct raises a plain ValueError, whose "
-    "Japanese text jichitai/errors.py japanese_message replaces by 値が正しくありません。",
-)
 def test_duplicated_persons_are_refused_with_their_own_message(client, clerk) -> None:
     pid = _move_in(client, clerk, [_person()])["person_ids"][0]
     before = _log_total(client, clerk)
