@@ -9,7 +9,7 @@ PYTHON ?= python3
 # for the browser tests (Playwright drives Debian's build; no browser download).
 APT_PACKAGES := fonts-ipamj-mincho fonts-ipaexfont libharfbuzz-subset0 chromium
 
-.PHONY: setup system-deps demo serve test lint format bench clean
+.PHONY: setup system-deps demo serve test lint format bench screenshots clean
 
 setup: system-deps $(VENV)/.installed
 
@@ -52,6 +52,10 @@ format: setup
 
 bench: setup
 	$(PY) -m bench
+
+# PNGs of the main screens (a throw-away demo deployment driven in Debian's Chromium).
+screenshots: setup
+	$(PY) -m jichitai.web.screenshots
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

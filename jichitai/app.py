@@ -14,6 +14,7 @@ from forms.router import router as documents_router
 from jichitai import errors
 from jichitai.middleware import RequestGuard
 from jichitai.state import AppState
+from jichitai.web import admin as web_admin
 from jichitai.web import certificates as web_certificates
 from jichitai.web import counter as web_counter
 from jichitai.web import routes as web
@@ -55,6 +56,7 @@ def create_app(settings: Settings | None = None, state: AppState | None = None) 
     app.include_router(web.router)
     app.include_router(web_verify.router)
     app.include_router(web_counter.router)
+    app.include_router(web_admin.router)
     app.include_router(web_certificates.router)
 
     @app.exception_handler(PageRedirect)

@@ -448,7 +448,7 @@ class Issuance:
         first = entries[0][2]
         record: dict[str, Any] = {
             "layout": req.layout,
-            "address": queries.address_text(self.session, first.data) or "",
+            "address": self._address(issuer, first.data),
             "persons": persons,
             "omitted": self._omitted(
                 req.options, any(v.data.get("foreign") for _p, _a, v in entries)
@@ -479,6 +479,15 @@ class Issuance:
         issued = self.documents.issue(request, issuer, acting_name=self.acting_name)
         protection.use_releases(self.session, releases, issued[0].serial)
         return issued, None, None
+
+    def _address(self, issuer: Issuer, data: dict[str, Any]) -> str:
+        """The address as certificates print it: prefecture, municipality, 町字, 番地 (方書)."""
+        code = data.get("machiaza_code") or ""
+        machiaza = repo.machiaza(self.session, code) if code else None
+        text = f"{issuer.prefecture}{issuer.name}{machiaza.name if machiaza else code}"
+        text += data.get("banchi") or ""
+        katagaki = data.get("katagaki")
+        return f"{text}　{katagaki}" if katagaki else text
 
     def _head_name(self, version: ResidentRecordVersion, on: dt.date | None = None) -> str:
         if version.household_id is None:
@@ -580,7 +589,7 @@ class Issuance:
                 }
             persons.append(p)
         record = {
-            "address": queries.address_text(self.session, before0.data) or "",
+            "address": self._address(issuer, before0.data),
             # The household as it was the day before the move-out took effect.
             "head_name": self._head_name(before0, latest0.effective_on - dt.timedelta(days=1)),
             "destination": removal0.get("destination_address") or "",
@@ -627,7 +636,7 @@ class Issuance:
         _releases, blocked = self._check_protection([req.person_id], req.requester, [])
         if blocked is not None:
             raise blocked
-        address = queries.address_text(self.session, latest.data) or ""
+        address = self._address(issuer, latest.data)
         record = {
             "applicant": f"{latest.data['family_name']}　{latest.data['given_name']}",
             "address": address,

@@ -277,7 +277,7 @@ def test_individual_copy_prints_the_entry_in_force(client, clerk) -> None:
     became = _reiwa(TODAY - dt.timedelta(days=3))
     for item in (
         "住民票の写し",
-        "住所大門1番地",
+        "住所富山県射水市大門1番地",
         f"氏名{IVS_NAME}",
         "生年月日昭和50年4月1日",
         "性別男",
@@ -400,7 +400,7 @@ def test_move_out_certificate_and_its_reissue(client, clerk) -> None:
     assert text.startswith("転出証明書")
     assert "再交付" not in text
     for item in (
-        "住所大門1番地",
+        "住所富山県射水市大門1番地",
         f"世帯主{IVS_NAME}",
         "転出先石川県金沢市広坂1丁目1番1号",
         f"転出予定日{_reiwa(planned)}",
@@ -533,10 +533,10 @@ def test_disaster_damage_certificate(client, clerk) -> None:
     assert text.startswith("罹災証明書")
     for item in (
         f"世帯主{IVS_NAME}",
-        "住所大門1番地",
+        "住所富山県射水市大門1番地",
         "災害名令和8年富山県東部豪雨",
         f"発生日{_reiwa(occurred)}",
-        "被災住家の所在地大門1番地",  # the applicant's address unless another is given
+        "被災住家の所在地富山県射水市大門1番地",  # the applicant's address unless another is given
         "住家の被害の程度大規模半壊",
         "備考床上浸水",
         "上記のとおり、被害の程度を証明する。",
