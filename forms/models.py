@@ -54,6 +54,21 @@ class IssuedDocument(TenantScoped, Base):
     )
 
 
+class IssuedDocumentSubject(TenantScoped, Base):
+    """Whom a document is about, one row per person: the disclosure log of a person is an
+    indexed lookup, however long the issuance log grows (it is kept for decades)."""
+
+    __tablename__ = "issued_document_subjects"
+
+    document_id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    person_id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+
+    __table_args__ = (
+        Index("ix_issued_document_subjects_tenant_id_person_id", "tenant_id", "person_id"),
+        {"info": {"append_only": True}},
+    )
+
+
 class DocumentRevocation(TenantScoped, Base):
     """A document declared void (lost, issued in error). Appended, never removed."""
 
