@@ -17,6 +17,7 @@ from jichitai.state import AppState
 from jichitai.web import admin as web_admin
 from jichitai.web import certificates as web_certificates
 from jichitai.web import counter as web_counter
+from jichitai.web import events as web_events
 from jichitai.web import routes as web
 from jichitai.web import verify as web_verify
 from jichitai.web.common import PageRedirect
@@ -56,6 +57,7 @@ def create_app(settings: Settings | None = None, state: AppState | None = None) 
     app.include_router(web.router)
     app.include_router(web_verify.router)
     app.include_router(web_counter.router)
+    app.include_router(web_events.router)
     app.include_router(web_admin.router)
     app.include_router(web_certificates.router)
 

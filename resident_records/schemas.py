@@ -370,7 +370,9 @@ class CorrectionCommand(EventBase):
     """職権修正 / 誤記修正: corrected items of one person (the wrong entry stays in history)."""
 
     person_id: uuid.UUID
-    changes: dict[str, Any] = Field(description="修正する項目と値（PersonInput の項目名）")
+    changes: dict[str, Any] = Field(
+        min_length=1, description="修正する項目と値（PersonInput の項目名）"
+    )
     reason: LongText
 
 

@@ -815,13 +815,22 @@ class Register:
         source = self._claim_household(cmd.household)
         members = repo.household_members(self.session, source.id, self.today)
         ids = {m.person_id for m in members}
-        if not set(cmd.relationships) <= ids or set(cmd.relationships) == ids:
+        moving = set(cmd.relationships)
+        if not moving or not moving <= ids or moving == ids:
             raise _field_error(
                 "relationships",
                 "分離する世帯員（全員ではない一部）を指定してください。",
                 "invalid_split",
             )
         self._check_heads(cmd.relationships, [])
+        # A 世帯分離届 declares the new household's head (a household may lose its head later,
+        # when the head leaves, but it is not founded without one).
+        if not any(is_head(r) for r in cmd.relationships.values()):
+            raise _field_error(
+                "relationships",
+                "新しい世帯の世帯主を1人指定してください。",
+                "split_without_head",
+            )
         target = self._new_household()
         return self._regroup(
             EventKind.HOUSEHOLD_SPLIT,

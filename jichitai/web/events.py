@@ -55,6 +55,7 @@ from resident_records.rules.register_dates import (
     RegisterDateError,
     parse_register_date,
 )
+from resident_records.rules.relationship import is_head
 from resident_records.schemas import (
     FOREIGN_CATEGORIES,
     BirthCommand,
@@ -371,11 +372,24 @@ def _household_by_id(uow: UnitOfWork, value: Any) -> HouseholdRead | None:
 
 def _ref(read: HouseholdRead, values: dict[str, Any], key: str = "household") -> dict[str, Any]:
     """The household as the server knows it, at the version the clerk's page showed."""
-    return {"household_id": str(read.household_id), "version": _mapping(values.get(key)).get("version")}
+    return {
+        "household_id": str(read.household_id),
+        "version": _mapping(values.get(key)).get("version"),
+    }
 
 
 def _member_ids(read: HouseholdRead) -> set[str]:
     return {str(m.person_id) for m in read.members}
+
+
+def _new_head(relationships: dict[str, Any], field: str) -> dict[str, str]:
+    """A new household needs its members and a 世帯主. The register does not check either
+    (it would create an empty or headless household), so the form does."""
+    if not relationships:
+        return {field: "新しい世帯に移る方の続柄を入力してください。"}
+    if not any(isinstance(r, str) and is_head(r) for r in relationships.values()):
+        return {field: "新しい世帯の世帯主を1人指定してください（続柄「世帯主」）。"}
+    return {}
 
 
 # --- 転居 ---------------------------------------------------------------------------------
@@ -410,13 +424,13 @@ def move_within_submit(
     # Relationships are asked only when part of the household moves; blanks and the members
     # staying behind are not part of the notification.
     relationships = {
-        k: v
-        for k, v in _mapping(values.get("new_household_relationships")).items()
-        if k in movers
+        k: v for k, v in _mapping(values.get("new_household_relationships")).items() if k in movers
     }
     data.pop("new_household_relationships", None)
+    problems: dict[str, str] = {}
     if relationships and movers != _member_ids(household):
         data["new_household_relationships"] = relationships
+        problems = _new_head(relationships, "new_household_relationships")
     return _answer(
         desk,
         form,
@@ -425,6 +439,7 @@ def move_within_submit(
         command=(MoveWithinCommand, data),
         run=lambda r, c: r.move_within(c),
         shown=("person_ids", "address", "new_household_relationships"),
+        problems=problems,
         seen=("household.viewed", "household", household.household_id),
         record=record,
         household=household,
@@ -587,9 +602,7 @@ def emigration_form(request: Request, uow: UoW, person_id: uuid.UUID) -> Respons
 
 
 @router.post("/residents/{person_id}/emigration")
-def emigration_submit(
-    request: Request, uow: UoW, person_id: uuid.UUID, posted: Posted
-) -> Response:
+def emigration_submit(request: Request, uow: UoW, person_id: uuid.UUID, posted: Posted) -> Response:
     """国外転出: confirm, then register (removed on the planned date)."""
     desk = _desk(request, uow)
     form = _posted(desk, posted)
@@ -641,7 +654,8 @@ def name_change_submit(
         values=values,
         command=(NameChangeCommand, dict(values, person_id=str(person_id))),
         run=lambda r, c: r.change_name(c),
-        shown=[name for name, _label in NAME_FIELDS],
+        # 通称 is asked of foreign residents only; for others an error about it goes on top.
+        shown=[n for n, _label in NAME_FIELDS if record.data.get("foreign") or "alias" not in n],
         seen=("resident.viewed", "resident", person_id),
         record=record,
         fields=NAME_FIELDS,
@@ -700,9 +714,7 @@ def _correction_context(
 
 
 @router.post("/residents/{person_id}/correction")
-def correction_submit(
-    request: Request, uow: UoW, person_id: uuid.UUID, posted: Posted
-) -> Response:
+def correction_submit(request: Request, uow: UoW, person_id: uuid.UUID, posted: Posted) -> Response:
     """誤記修正・職権修正: confirm (the items before and after), then register."""
     desk = _desk(request, uow)
     form = _posted(desk, posted)
@@ -726,7 +738,9 @@ def correction_submit(
             else "修正の種類を選んでください。"
         )
     if not changes:
-        problems["changes"] = "修正する項目がありません。記載事項を訂正してから確認へ進んでください。"
+        problems["changes"] = (
+            "修正する項目がありません。記載事項を訂正してから確認へ進んでください。"
+        )
     else:
         # The items are checked together as the record they make (as the service does), so
         # each message sits next to its own field.
@@ -836,9 +850,7 @@ def split_submit(request: Request, uow: UoW, household_id: uuid.UUID, posted: Po
     household = _household(desk, household_id)
     values = _values(form, posted)
     relationships = _mapping(values.get("relationships"))
-    problems: dict[str, str] = {}
-    if not relationships:
-        problems["relationships"] = "新しい世帯に移る方の続柄を入力してください。"
+    problems = _new_head(relationships, "relationships")
     data = dict(values, household=_ref(household, values), relationships=relationships)
     return _answer(
         desk,
@@ -1001,9 +1013,7 @@ def change_form(
 
 
 @router.post("/households/{household_id}/change")
-def change_submit(
-    request: Request, uow: UoW, household_id: uuid.UUID, posted: Posted
-) -> Response:
+def change_submit(request: Request, uow: UoW, household_id: uuid.UUID, posted: Posted) -> Response:
     """世帯変更: confirm, then register."""
     desk = _desk(request, uow)
     form = _posted(desk, posted)
@@ -1218,9 +1228,7 @@ def transfer_move_in_form(request: Request, uow: UoW, transfer_id: uuid.UUID) ->
             p["source_person_id"]: p["relationship"] or "" for p in transfer["persons"]
         },
     }
-    return _form_page(
-        desk, TRANSFER_MOVE_IN, values, transfer=transfer, machiaza=_machiaza(uow)
-    )
+    return _form_page(desk, TRANSFER_MOVE_IN, values, transfer=transfer, machiaza=_machiaza(uow))
 
 
 @router.post("/transfers/{transfer_id}/move-in")

@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import io
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -362,7 +363,10 @@ def _pdf_check(state: Any, demo: Any, lg_code: str, pdf: bytes) -> signing.PdfSi
             issuer = issuer_for(uow.session, municipality)
         uow.rollback()
     certificate, _key = signing.pdf_certificate(issuer.lg_code, issuer.title, key_id, seed)
-    return signing.check_pdf_signature(pdf, certificate)
+    # pyHanko validates with asyncio.run(): off this thread, where the session-wide browser of
+    # the web tests (Playwright's sync API) may keep an event loop running.
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(signing.check_pdf_signature, pdf, certificate).result()
 
 
 def test_the_partner_signs_with_the_stricken_members_keys(
