@@ -12,6 +12,7 @@ from fastapi.templating import Jinja2Templates
 from sqlalchemy.orm import Session
 
 from core.errors import Unauthenticated
+from core.japanese.era import to_japanese
 from core.security import new_secret, secrets_equal
 from resident_records import protection
 from resident_records import repository as rr_repo
@@ -44,6 +45,19 @@ def dig(values: Any, path: str) -> Any:
 
 
 TEMPLATES.env.filters["dig"] = dig
+
+
+def wareki(value: Any) -> str:
+    """Dates on screens in 和暦 (令和8年11月27日), as the counter and the certificates say them."""
+    if value in (None, ""):
+        return ""
+    day = dt.date.fromisoformat(value) if isinstance(value, str) else value
+    if isinstance(day, dt.datetime):
+        day = day.date()
+    return to_japanese(day).format()
+
+
+TEMPLATES.env.filters["wareki"] = wareki
 LOGIN_CSRF_COOKIE = "jichitai_login_csrf"
 
 router = APIRouter(include_in_schema=False)
