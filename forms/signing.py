@@ -11,6 +11,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import binascii
 import datetime as dt
@@ -18,8 +19,10 @@ import hashlib
 import io
 import json
 import threading
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import parse_qs, urlsplit
 
 from cryptography import x509
@@ -32,6 +35,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import (
 )
 from cryptography.x509.oid import NameOID
 
+T = TypeVar("T")
 CODE_VERSION = "v1"
 _SIGNATURE_BYTES = 64
 
@@ -161,10 +165,29 @@ def pdf_certificate(lg_code: str, title: str, key_id: int, seed: bytes) -> tuple
     return pair
 
 
+def _off_the_loop(work: Callable[[], T]) -> T:
+    """pyHanko runs its own event loop (asyncio.run): from a thread that already runs one
+    (an async caller), do the work in a short-lived worker thread instead."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return work()
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(work).result()
+
+
 def sign_pdf(
     pdf: bytes, certificate: Any, private_key: Any, *, reason: str, location: str
 ) -> bytes:
     """Add a PAdES baseline signature covering the whole file."""
+    return _off_the_loop(
+        lambda: _sign_pdf(pdf, certificate, private_key, reason=reason, location=location)
+    )
+
+
+def _sign_pdf(
+    pdf: bytes, certificate: Any, private_key: Any, *, reason: str, location: str
+) -> bytes:
     from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
     from pyhanko.sign import fields, signers
     from pyhanko_certvalidator.registry import SimpleCertificateStore
@@ -197,6 +220,10 @@ class PdfSignatureCheck:
 
 def check_pdf_signature(pdf: bytes, certificate: Any) -> PdfSignatureCheck:
     """Is the PDF signed with ``certificate`` and unchanged since (the signature covers it all)?"""
+    return _off_the_loop(lambda: _check_pdf_signature(pdf, certificate))
+
+
+def _check_pdf_signature(pdf: bytes, certificate: Any) -> PdfSignatureCheck:
     from pyhanko.pdf_utils.misc import PdfReadError
     from pyhanko.pdf_utils.reader import PdfFileReader
     from pyhanko.sign.validation import validate_pdf_signature

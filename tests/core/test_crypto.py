@@ -331,7 +331,8 @@ def test_keys_rotate_with_a_key_file(tmp_path, monkeypatch) -> None:
             blob = keys.encrypt(MY_NUMBER, context=CONTEXT)
             index = keys.blind_index(MY_NUMBER, context=CONTEXT)
         before = _tenant_data_keys(engine)
-        assert len(before) == 4
+        # Per tenant: the encryption and blind-index keys and the two document-signing seeds.
+        assert len(before) == 8
         assert {master for *_, master, _active in before} == {"m1"}
 
         monkeypatch.delenv("JICHITAI_MIGRATION_DATABASE_URL", raising=False)

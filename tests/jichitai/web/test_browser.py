@@ -155,7 +155,7 @@ def test_protected_person_is_blocked_then_released_by_a_supervisor(
 ) -> None:
     add_machiaza(state, IMIZU, [("162116-B001", "ブラウザ町", "ブラウザマチ")])
     _login(page, IMIZU, "supervisor")
-    _move_in_household(page, "保護対象", "ホゴタイショウ")
+    _move_in_household(page, "画面保護", "ガメンホゴ")
     person_url = page.locator("tbody a").first.get_attribute("href")
     assert person_url is not None
     person_id = person_url.rsplit("/", 1)[-1]
