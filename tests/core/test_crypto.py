@@ -363,10 +363,13 @@ def test_keys_rotate_with_a_key_file(tmp_path, monkeypatch) -> None:
                 (key_id, purpose, active) for t, key_id, purpose, _m, active in after if t == tid
             ]
             # The old encryption key is retired (kept for old rows), a new one is active.
+            # The signing seeds are not data keys: rotation re-wraps them and leaves them active.
             assert mine == [
                 (1, "encryption", False),
                 (2, "blind_index", True),
-                (3, "encryption", True),
+                (3, "doc_signing", True),
+                (4, "pdf_signing", True),
+                (5, "encryption", True),
             ]
 
         with UnitOfWork(factory) as uow:
@@ -375,7 +378,7 @@ def test_keys_rotate_with_a_key_file(tmp_path, monkeypatch) -> None:
             assert keys.decrypt(blob, context=CONTEXT) == MY_NUMBER
             assert keys.blind_index(MY_NUMBER, context=CONTEXT) == index
             fresh = keys.encrypt(MY_NUMBER, context=CONTEXT)
-            assert struct.unpack(">BI", fresh[:5]) == (1, 3)  # the new data key
+            assert struct.unpack(">BI", fresh[:5]) == (1, 5)  # the new data key
             assert keys.decrypt(fresh, context=CONTEXT) == MY_NUMBER
             # The retired master key is gone: the old ring no longer opens anything.
             with pytest.raises(CryptoError):
