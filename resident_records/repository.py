@@ -9,6 +9,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import ColumnElement, Select, and_, case, func, or_, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from core.scoping import require_context
@@ -55,6 +57,18 @@ def advance_sequences(session: Session, counts: dict[str, int]) -> dict[str, int
         .execution_options(synchronize_session=False)
     )
     return {name: int(value) for name, value in session.execute(stmt).all()}
+
+
+def ensure_sequences(session: Session, names: Sequence[str]) -> None:
+    """Create missing counters at 1; a counter created meanwhile by another transaction is
+    kept (ON CONFLICT DO NOTHING waits for it), so two first numbers never collide."""
+    ctx = require_context(session)
+    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    session.execute(
+        insert(NumberSequence)
+        .values([{"tenant_id": ctx.tenant_id, "name": n, "next_value": 1} for n in names])
+        .on_conflict_do_nothing()
+    )
 
 
 def lock_sequence(session: Session, name: str) -> NumberSequence | None:

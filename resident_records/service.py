@@ -35,7 +35,6 @@ from resident_records.models import (
     MY_NUMBER_CONTEXT,
     EventKind,
     Household,
-    NumberSequence,
     Person,
     PersonKind,
     RecordStatus,
@@ -140,10 +139,10 @@ class Register:
         # One round trip for every counter asked for: the UPDATE takes the row locks and hands
         # back the new values.
         ends = repo.advance_sequences(self.session, counts)
-        for name, count in counts.items():
-            if name not in ends:  # the municipality's first number of this kind
-                self.session.add(NumberSequence(name=name, next_value=1 + count))
-                ends[name] = 1 + count
+        missing = [name for name in counts if name not in ends]
+        if missing:  # the municipality's first number of this kind
+            repo.ensure_sequences(self.session, missing)
+            ends |= repo.advance_sequences(self.session, {n: counts[n] for n in missing})
         return {
             name: [
                 with_m11(str(n).zfill(NUMBER_BODY_DIGITS))

@@ -1806,3 +1806,41 @@ def test_concurrent_births_into_one_household_one_wins(env: Env) -> None:
     assert wins[0].person_ids[0] in members
     assert env.ref(hid).version == ref.version + 1
     assert [e.name for e in env.published].count("resident.born") == 1
+
+
+def test_two_first_move_ins_of_a_new_municipality_at_once_both_register(env: Env) -> None:
+    """The counters do not exist yet: both transactions create them without colliding, and the
+    numbers they hand out are distinct."""
+    barrier = threading.Barrier(2, timeout=30)
+    outcomes: list[EventResult | BaseException] = []
+    lock = threading.Lock()
+
+    def clerk(family: str) -> None:
+        cmd = MoveInCommand(
+            effective_on=days_ago(1),
+            persons=[person(family_name=family)],
+            address=HERE,
+            previous_address=PREVIOUS,
+        )
+        try:
+            with UnitOfWork(env.state.session_factory, env.bus()) as uow:
+                uow.set_tenant(env.ctx)
+                register = Register(uow, ACTOR, env.state.ring, today=TODAY)
+                barrier.wait()
+                result = register.move_in(cmd)
+                uow.commit()
+            outcome: EventResult | BaseException = result
+        except BaseException as exc:
+            outcome = exc
+        with lock:
+            outcomes.append(outcome)
+
+    threads = [threading.Thread(target=clerk, args=(f,)) for f in ("先着", "後着")]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    assert all(isinstance(o, EventResult) for o in outcomes), outcomes
+    atena = {env.current(o.person_ids[0]).atena_number for o in outcomes}  # type: ignore[union-attr]
+    assert len(atena) == 2
+    assert all(is_valid_m11(a) for a in atena)
