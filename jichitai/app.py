@@ -23,6 +23,7 @@ from jichitai.web import verify as web_verify
 from jichitai.web.common import PageRedirect
 from resident_records.certificate_router import router as certificate_router
 from resident_records.router import router as resident_router
+from tax.router import router as tax_router
 from tenancy.router import router as tenancy_router
 
 API_DESCRIPTION = """自治体クラウド基幹系 API。
@@ -54,6 +55,7 @@ def create_app(settings: Settings | None = None, state: AppState | None = None) 
     app.include_router(resident_router)
     app.include_router(certificate_router)
     app.include_router(documents_router)
+    app.include_router(tax_router)
     app.include_router(web.router)
     app.include_router(web_verify.router)
     app.include_router(web_counter.router)

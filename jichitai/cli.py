@@ -41,6 +41,8 @@ for sub, name in [
     (outbox_app, "outbox"),
 ]:
     app.add_typer(sub, name=name)
+tax_app = typer.Typer(help="個人住民税", no_args_is_help=True)
+app.add_typer(tax_app, name="tax")
 
 console = Console()
 err = Console(stderr=True)
@@ -378,6 +380,87 @@ def outbox_relay() -> None:
         n = relay_outbox(uow.session, [m.id for m in repo.municipalities(uow.session)], sink)
         uow.commit()
     console.print(f"{n} 件を配信しました。")
+
+
+@tax_app.command("simulate")
+def tax_simulate(
+    file: Annotated[Path, typer.Argument(help="世帯の内容を書いた JSON ファイル")],
+) -> None:
+    """Simulate a household's inhabitant tax from FILE (JSON, as POST /api/v1/tax/simulate)."""
+    import json
+
+    from pydantic import ValidationError
+
+    from core.japanese.era import fiscal_year_label
+    from jichitai.errors import validation_details
+    from tax.simulation import (
+        DEPENDENT_CATEGORY_LABELS,
+        RESULT_LABELS,
+        SimulationInput,
+        simulate,
+    )
+
+    try:
+        data = json.loads(file.read_text(encoding="utf-8"))
+    except OSError:
+        raise _fail(f"{file} を読み込めません。") from None
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        raise _fail(f"{file} は JSON の形式が正しくありません。") from None
+    try:
+        result = simulate(SimulationInput.model_validate(data))
+    except ValidationError as exc:
+        lines = [
+            f"  {d['field'] or '入力'}: {d['message']}"
+            for d in validation_details([dict(e) for e in exc.errors()])
+        ]
+        raise _fail("\n".join(["入力内容に誤りがあります。", *lines])) from None
+
+    place = f"{result.prefecture}・{result.grade}級地" + (
+        "・政令指定都市" if result.designated_city else ""
+    )
+    table = Table(
+        "項目",
+        "金額（円）",
+        title=f"{fiscal_year_label(result.fiscal_year)} 個人住民税の試算（{place}）",
+    )
+    # Zero rows of incomes and deductions the household does not have would bury the rest.
+    always = {
+        "total_income",
+        "income_deductions",
+        "taxable_income",
+        "municipal_income_levy",
+        "prefectural_income_levy",
+        "municipal_per_capita_levy",
+        "prefectural_per_capita_levy",
+        "forest_environment_tax",
+        "total",
+    }
+    for key, label in RESULT_LABELS.items():
+        value = getattr(result, key)
+        if value or key in always:
+            text = f"{value}人" if key == "household_size" else f"{value:,}"
+            table.add_row(label, text, style="bold" if key == "total" else None)
+    rates = (result.municipal_income_rate, result.prefectural_income_rate)
+    table.add_row(
+        "所得割の税率（市町村民税・道府県民税）",
+        "・".join(f"{(rate * 100).normalize():f}%" for rate in rates),
+    )
+    console.print(table)
+    if result.dependents:
+        family = Table("親族", "年齢", "区分", "扶養控除", "特定親族特別控除", "障害者控除")
+        for n, d in enumerate(result.dependents, start=1):
+            family.add_row(
+                f"{n}人目",
+                f"{d.age}歳",
+                DEPENDENT_CATEGORY_LABELS[d.category],
+                f"{d.dependent_deduction:,}",
+                f"{d.specified_relative_deduction:,}",
+                f"{d.disability_deduction:,}",
+            )
+        console.print(family)
+    if result.exempt.message:
+        console.print(result.exempt.message)
+    console.print(f"年税額は {result.total:,} 円です（試算。住民の記録には保存していません）。")
 
 
 def main() -> None:
