@@ -7,6 +7,7 @@ import datetime as dt
 import uuid
 from collections import Counter
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import func, select
@@ -259,13 +260,14 @@ def _age(birth: dt.date, on: dt.date) -> int:
     return on.year - birth.year - ((on.month, on.day) < (birth.month, birth.day))
 
 
-def statistics(session: Session, on: dt.date) -> StatisticsRead:
-    """Population on a date from the versions in force then: by sex, age band, 町字, nationality."""
+def _in_force(session: Session, on: dt.date) -> Any:
+    """Every person's version in force on ``on`` (as the register knows it now), ranked 1."""
     v = ResidentRecordVersion
-    ranked = (
+    return (
         scoped(session, v)
         .with_only_columns(
             v.person_id,
+            v.id.label("version_id"),
             v.status,
             v.sex,
             v.machiaza_code,
@@ -279,6 +281,31 @@ def statistics(session: Session, on: dt.date) -> StatisticsRead:
         .where(v.effective_on <= on)
         .subquery()
     )
+
+
+@dataclass(frozen=True)
+class ResidentOn:
+    person_id: uuid.UUID
+    version_id: uuid.UUID
+    household_id: uuid.UUID | None
+    birth_date: dt.date | None
+
+
+def residents_on(session: Session, on: dt.date) -> list[ResidentOn]:
+    """Who was a resident on ``on`` (e.g. 1 January, the inhabitant tax's 賦課期日), in the
+    version then in force — for other business areas, which read the register, never write it."""
+    ranked = _in_force(session, on)
+    stmt = (
+        select(ranked.c.person_id, ranked.c.version_id, ranked.c.household_id, ranked.c.birth_date)
+        .where(ranked.c.rn == 1, ranked.c.status == RecordStatus.RESIDENT)
+        .order_by(ranked.c.person_id)
+    )
+    return [ResidentOn(*row) for row in session.execute(stmt)]
+
+
+def statistics(session: Session, on: dt.date) -> StatisticsRead:
+    """Population on a date from the versions in force then: by sex, age band, 町字, nationality."""
+    ranked = _in_force(session, on)
     stmt = (
         select(
             ranked.c.sex,
