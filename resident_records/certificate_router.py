@@ -36,7 +36,8 @@ Supervisor = Annotated[Principal, Depends(personal_data_reader(Role.SUPERVISOR))
 IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key")]
 
 
-def _issuance(request: Request, uow: UoW, who: Principal) -> tuple[Issuance, Issuer]:
+def issuance_for(request: Request, uow: UoW, who: Principal) -> tuple[Issuance, Issuer]:
+    """The register's certificate use cases for the session's municipality, and its issuer."""
     session = uow.session
     municipality = tenancy_repo.municipality_by_id(session, int(require_context(session).tenant_id))
     if municipality is None:  # the context always names an existing tenant
@@ -94,7 +95,7 @@ def issue_resident_record(
     """住民票の写し・記載事項証明書・除票の写しの交付 (住民基本台帳法12条〜12条の3, J:1000)."""
 
     def run() -> list[dict[str, Any]]:
-        issuance, issuer = _issuance(request, uow, who)
+        issuance, issuer = issuance_for(request, uow, who)
         issued, _pdf, blocked = issuance.resident_record(body, issuer)
         if blocked is not None:
             uow.commit()  # the refused attempt stays in the log although the request fails
@@ -109,7 +110,7 @@ def preview_resident_record(
     body: ResidentCertificateRequest, request: Request, uow: UoW, who: Clerk
 ) -> Response:
     """交付前の確認用見本 (PDF): same rules as issuing, no serial, nothing issued."""
-    issuance, issuer = _issuance(request, uow, who)
+    issuance, issuer = issuance_for(request, uow, who)
     _issued, pdf, blocked = issuance.resident_record(body, issuer, preview=True)
     if blocked is not None:
         uow.commit()
@@ -139,7 +140,7 @@ def issue_move_out(
     """転出証明書・その再交付・転出証明書に準ずる証明書 (施行令23条, 24条の2)."""
 
     def run() -> list[dict[str, Any]]:
-        issuance, issuer = _issuance(request, uow, who)
+        issuance, issuer = issuance_for(request, uow, who)
         issued, blocked = issuance.move_out(body, issuer)
         if blocked is not None:
             uow.commit()
@@ -161,7 +162,7 @@ def issue_disaster_damage(
     """罹災証明書の交付 (災害対策基本法90条の2)."""
 
     def run() -> list[dict[str, Any]]:
-        issuance, issuer = _issuance(request, uow, who)
+        issuance, issuer = issuance_for(request, uow, who)
         try:
             return _read(issuance.disaster_damage(body, issuer))
         except ProtectedPersonBlocked:
@@ -214,7 +215,7 @@ def _as_helper(
         raise Forbidden()
     ctx = TenantContext(TenantId(stricken_id), acting_tenant_id=who.tenant_id)
     with tenant_scope(uow.session, ctx):
-        issuance, issuer = _issuance(request, uow, who)
+        issuance, issuer = issuance_for(request, uow, who)
         issued: list[Issued] = issue(issuance, issuer, acting_name)
         result = _read(issued)
     # The helper's own chain records the work done for the stricken member, too.

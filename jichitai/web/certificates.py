@@ -12,15 +12,10 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
-from pydantic import ValidationError
 from starlette.datastructures import FormData
 
-from core.errors import DomainError, NotFound
-from core.scoping import require_context
+from core.errors import DomainError
 from forms.catalog import FORM_LABELS, FormKind
-from forms.deps import document_service
-from forms.service import issuer_for
-from jichitai.errors import validation_details
 from jichitai.web.common import (
     COUNTER_ROLES,
     check_csrf,
@@ -29,16 +24,15 @@ from jichitai.web.common import (
     page,
     staff,
     unflatten,
+    validate_form,
 )
 from resident_records import certificates, queries
 from resident_records import repository as repo
+from resident_records.certificate_router import issuance_for
 from resident_records.certificates import (
     REQUESTER_LABELS,
-    Issuance,
     ResidentCertificateRequest,
 )
-from tenancy import repository as tenancy_repo
-from tenancy import service as tenancy_service
 from tenancy.auth import Principal
 from tenancy.deps import UoW
 from tenancy.models import Role
@@ -62,16 +56,6 @@ OPTIONS = [
     ("history", "異動の履歴"),
     ("kana", "フリガナ"),
 ]
-
-
-def _issuance(request: Request, uow: UoW, who: Principal) -> tuple[Issuance, Any]:
-    session = uow.session
-    municipality = tenancy_repo.municipality_by_id(session, int(require_context(session).tenant_id))
-    if municipality is None:
-        raise NotFound()
-    docs = document_service(request, session, who.actor)
-    _version, params = tenancy_service.current_parameters(session)
-    return Issuance(docs, docs.keys, params), issuer_for(session, municipality)
 
 
 def _members(uow: UoW, person_id: uuid.UUID) -> tuple[Any, list[Any]]:
@@ -144,14 +128,6 @@ def certificate_form(request: Request, uow: UoW, person_id: uuid.UUID) -> Respon
     return _form_page(request, uow, who, person_id, values)
 
 
-def _parse(values: dict[str, Any]) -> tuple[ResidentCertificateRequest | None, dict[str, str]]:
-    try:
-        return ResidentCertificateRequest.model_validate(values), {}
-    except ValidationError as exc:
-        details = validation_details(exc.errors())  # type: ignore[arg-type]
-        return None, {d["field"]: d["message"] for d in details}
-
-
 @router.post("/certificates/{person_id}")
 def certificate_submit(
     request: Request, uow: UoW, person_id: uuid.UUID, form: Annotated[FormData, Depends(form_data)]
@@ -172,10 +148,10 @@ def certificate_submit(
     action = str(form.get("action", "preview"))
     if action == "release":
         return _release(request, uow, who, person_id, values, str(form.get("reason", "")))
-    req, errors = _parse(values)
+    req, errors = validate_form(ResidentCertificateRequest, values)
     if req is None:
         return _form_page(request, uow, who, person_id, values, errors=errors, status=422)
-    issuance, issuer = _issuance(request, uow, who)
+    issuance, issuer = issuance_for(request, uow, who)
     try:
         issued, pdf, blocked = issuance.resident_record(req, issuer, preview=action == "preview")
     except DomainError as exc:

@@ -3,21 +3,26 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from typing import Any
 
 from fastapi import Request
 from fastapi.responses import RedirectResponse, Response
+from pydantic import BaseModel, ValidationError
 from starlette.datastructures import FormData
 
 from core import audit
-from core.errors import DomainError, Unauthenticated
+from core.errors import Conflict, DomainError, Unauthenticated
 from core.security import secrets_equal
+from core.uow import UnitOfWork
+from jichitai.errors import validation_details
 from jichitai.web.routes import TEMPLATES, error_page
 from tenancy.auth import Principal
 from tenancy.deps import SESSION_COOKIE, UoW, session_principal
 from tenancy.models import Role
 
 COUNTER_ROLES = (Role.CLERK, Role.SUPERVISOR)
+SEX_OPTIONS = [("male", "男"), ("female", "女")]
 
 
 class PageRedirect(Exception):
@@ -123,3 +128,38 @@ async def form_data(request: Request) -> FormData:
     """The posted form, read on the event loop so the page handler itself can be a plain
     function: FastAPI runs those in worker threads, where rendering and signing belong."""
     return await request.form()
+
+
+def validate_form(model: type[BaseModel], data: dict[str, Any]) -> tuple[Any, dict[str, str]]:
+    """The command parsed from a form, or the Japanese message of each field that failed."""
+    try:
+        return model.model_validate(data), {}
+    except ValidationError as exc:
+        details = validation_details(exc.errors())  # type: ignore[arg-type]
+        return None, {d["field"]: d["message"] for d in details}
+
+
+def service_errors(exc: DomainError) -> dict[str, str]:
+    """The fields a service error names (either form of ``details``), else its message."""
+    found = field_errors(exc)
+    if isinstance(exc.details, list):
+        for d in exc.details:
+            if isinstance(d, dict) and d.get("field") and d.get("message"):
+                found.setdefault(str(d["field"]), str(d["message"]))
+    return found or {"_": exc.message}
+
+
+def rehearse(uow: UnitOfWork, run: Callable[[], Any]) -> tuple[dict[str, str], int]:
+    """Run the use case and roll it back (the confirmation step): every rule checked, nothing
+    written. Returns the errors by field and the status to answer with."""
+    try:
+        run()
+    except DomainError as exc:
+        uow.rollback()
+        return service_errors(exc), 409 if isinstance(exc, Conflict) else 422
+    except ValidationError as exc:  # data a use case builds itself (e.g. from a transfer)
+        uow.rollback()
+        details = validation_details(exc.errors())  # type: ignore[arg-type]
+        return {"_": "、".join(d["message"] for d in details)}, 422
+    uow.rollback()
+    return {}, 200

@@ -14,19 +14,19 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import RedirectResponse, Response
-from pydantic import BaseModel, ValidationError
 from starlette.datastructures import FormData
 
-from core.errors import DomainError, NotFound
-from jichitai.errors import validation_details
+from core.errors import NotFound
 from jichitai.web.common import (
     COUNTER_ROLES,
+    SEX_OPTIONS,
     check_csrf,
-    field_errors,
     form_data,
     page,
+    rehearse,
     staff,
     unflatten,
+    validate_form,
     viewed,
 )
 from resident_records import protection, queries
@@ -42,7 +42,6 @@ Posted = Annotated[FormData, Depends(form_data)]
 
 PAGE_SIZE = 20
 MOVE_IN_ROWS = 3
-SEX_OPTIONS = [("male", "男"), ("female", "女")]
 
 
 def _register(request: Request, uow: UoW, who: Principal) -> Register:
@@ -130,25 +129,6 @@ def _not_found() -> dict[str, str]:
 # --- notifications: form → confirmation → receipt -----------------------------------------
 
 
-def _validate(model: type[BaseModel], data: dict[str, Any]) -> tuple[Any, dict[str, str]]:
-    try:
-        return model.model_validate(data), {}
-    except ValidationError as exc:
-        details = validation_details(exc.errors())  # type: ignore[arg-type]
-        return None, {d["field"]: d["message"] for d in details}
-
-
-def _dry_run(uow: UoW, run: Any) -> dict[str, str]:
-    """Run the use case and roll it back: every rule checked, nothing written."""
-    try:
-        run()
-    except DomainError as exc:
-        uow.rollback()
-        return field_errors(exc) or {"_": exc.message}
-    uow.rollback()
-    return {}
-
-
 def _machiaza(uow: UoW) -> list[tuple[str, str]]:
     return [(m.code, m.name) for m in repo.machiaza_all(uow.session) if m.active]
 
@@ -180,10 +160,10 @@ def move_in_submit(request: Request, uow: UoW, posted: Posted) -> Response:
     check_csrf(request, who, form.get("csrf_token", ""))
     data = unflatten(form)
     data["persons"] = [p for p in data.get("persons", []) if any(p.values())]
-    command, errors = _validate(MoveInCommand, data)
+    command, errors = validate_form(MoveInCommand, data)
     register = _register(request, uow, who)
     if command is not None and not errors:
-        errors = _dry_run(uow, lambda: register.move_in(command, EventKind.MOVE_IN))
+        errors, _status = rehearse(uow, lambda: register.move_in(command, EventKind.MOVE_IN))
     action = form.get("action", "confirm")
     if errors or action == "edit":
         values = dict(data)
@@ -250,10 +230,10 @@ def move_out_submit(request: Request, uow: UoW, person_id: uuid.UUID, posted: Po
     data = unflatten({k: v for k, v in form.items() if k != "person_ids"})
     data["person_ids"] = [v for v in form_data.getlist("person_ids") if isinstance(v, str)]
     data["household"] = {"household_id": str(read.household_id), "version": read.version}
-    command, errors = _validate(MoveOutCommand, data)
+    command, errors = validate_form(MoveOutCommand, data)
     register = _register(request, uow, who)
     if command is not None and not errors:
-        errors = _dry_run(uow, lambda: register.move_out(command))
+        errors, _status = rehearse(uow, lambda: register.move_out(command))
     action = form.get("action", "confirm")
     if errors or action == "edit" or action != "commit":
         return page(

@@ -24,23 +24,24 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import RedirectResponse, Response
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel
 from starlette.datastructures import FormData
 
 from core import audit
 from core.db import utcnow
-from core.errors import Conflict, DomainError, NotFound
+from core.errors import NotFound
 from core.uow import UnitOfWork
-from jichitai.errors import validation_details
 from jichitai.web.common import (
     COUNTER_ROLES,
+    SEX_OPTIONS,
     PageRedirect,
     check_csrf,
-    field_errors,
     form_data,
     page,
+    rehearse,
     staff,
     unflatten,
+    validate_form,
 )
 from resident_records import queries, transfers
 from resident_records import repository as repo
@@ -88,7 +89,6 @@ Posted = Annotated[FormData, Depends(form_data)]
 Run = Callable[[Register, Any], EventResult]
 
 SUPERVISOR_ONLY = (Role.SUPERVISOR,)
-SEX_OPTIONS = [("male", "男"), ("female", "女")]
 ENTRY_ROWS = 2
 # The dates and notes every notification carries (EventBase); always on the form.
 BASE_FIELDS = ("effective_on", "notified_on", "notifier", "memo")
@@ -227,39 +227,6 @@ def _machiaza_name(uow: UnitOfWork, values: dict[str, Any]) -> str:
 # --- answering a POST: check, confirm (nothing written), register --------------------------
 
 
-def _validate(model: type[BaseModel], data: dict[str, Any]) -> tuple[Any, dict[str, str]]:
-    try:
-        return model.model_validate(data), {}
-    except ValidationError as exc:
-        details = validation_details(exc.errors())  # type: ignore[arg-type]
-        return None, {d["field"]: d["message"] for d in details}
-
-
-def _service_errors(exc: DomainError) -> dict[str, str]:
-    """The fields a service error names (either form of ``details``), else its message."""
-    found = field_errors(exc)
-    if isinstance(exc.details, list):
-        for d in exc.details:
-            if isinstance(d, dict) and d.get("field") and d.get("message"):
-                found.setdefault(str(d["field"]), str(d["message"]))
-    return found or {"_": exc.message}
-
-
-def _rehearse(uow: UnitOfWork, run: Callable[[], Any]) -> tuple[dict[str, str], int]:
-    """Run the use case and roll it back: every rule checked, nothing written."""
-    try:
-        run()
-    except DomainError as exc:
-        uow.rollback()
-        return _service_errors(exc), 409 if isinstance(exc, Conflict) else 422
-    except ValidationError as exc:  # data a use case builds itself (e.g. from a transfer)
-        uow.rollback()
-        details = validation_details(exc.errors())  # type: ignore[arg-type]
-        return {"_": "、".join(d["message"] for d in details)}, 422
-    uow.rollback()
-    return {}, 200
-
-
 def _placed(
     errors: dict[str, str], shown: Collection[str], rename: Mapping[str, str]
 ) -> dict[str, str]:
@@ -294,7 +261,7 @@ def _answer(
     """Confirm (checked and rolled back), show the form again, or register and go to the
     receipt. ``problems`` are the form's own checks; they stop the rehearsal."""
     model, data = command
-    parsed, invalid = _validate(model, data)
+    parsed, invalid = validate_form(model, data)
     # The form's own checks first: they are the more precise message for a field.
     errors = dict(problems or {})
     for key, message in invalid.items():
@@ -302,7 +269,7 @@ def _answer(
     status = 422
     register = desk.register()
     if parsed is not None and not errors:
-        errors, status = _rehearse(desk.uow, lambda: run(register, parsed))
+        errors, status = rehearse(desk.uow, lambda: run(register, parsed))
     errors = _placed(errors, (*BASE_FIELDS, *shown), rename or {})
     action = form.get("action", "confirm")
     if errors or action != "commit":
@@ -744,7 +711,7 @@ def correction_submit(request: Request, uow: UoW, person_id: uuid.UUID, posted: 
     else:
         # The items are checked together as the record they make (as the service does), so
         # each message sits next to its own field.
-        _parsed, invalid = _validate(PersonInput, dict(items, **changes))
+        _parsed, invalid = validate_form(PersonInput, dict(items, **changes))
         problems |= {f"changes.{k}": v for k, v in invalid.items() if k in changes}
     data = {k: v for k, v in values.items() if k not in {"kind", "changes"}}
     data |= {"person_id": str(person_id), "changes": changes}
