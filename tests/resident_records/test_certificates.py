@@ -18,7 +18,7 @@ from core.audit import AuditEntry
 from core.scoping import TenantContext, TenantId, set_context
 from core.uow import UnitOfWork
 from forms.models import IssuedDocument
-from tests.helpers import IMIZU, add_machiaza, bearer
+from tests.helpers import IMIZU, NAMERIKAWA, add_machiaza, bearer
 
 TODAY = dt.date.today()
 MACHIAZA = [("162116-0001", "大門", "ダイモン")]
@@ -1154,3 +1154,45 @@ def test_a_preview_is_a_sample_and_nothing_is_issued(client, clerk) -> None:
     assert _log_total(client, clerk) == before
     log = client.get(f"{API}/documents", params={"person_id": pid}, headers=clerk).json()
     assert log["total"] == 0
+
+
+def test_another_municipalitys_resident_in_the_body_is_not_found(client, clerk, state) -> None:
+    """The certificate routes take persons in the body: another member's person is answered
+    exactly as a person who does not exist, and nothing is issued or logged for them."""
+    add_machiaza(state, NAMERIKAWA, [("162060-C001", "証明町", "ショウメイマチ")])
+    theirs = client.post(
+        f"{API}/residents/move-in",
+        json={
+            "effective_on": (TODAY - dt.timedelta(days=3)).isoformat(),
+            "persons": [_person(my_number=None)],
+            "address": {"machiaza_code": "162060-C001", "banchi": "1番地"},
+            "previous_address": "富山県富山市新桜町7番38号",
+        },
+        headers=bearer(state, NAMERIKAWA, "clerk"),
+    )
+    assert theirs.status_code == 201, theirs.text
+    pid = theirs.json()["person_ids"][0]
+    before = _log_total(client, clerk)
+    damage = {
+        "person_id": pid,
+        "requester": _self(),
+        "disaster_name": "台風第10号",
+        "occurred_on": TODAY.isoformat(),
+        "damage_level": "半壊",
+    }
+    for path, body in (
+        ("resident-record", _request([pid])),
+        ("resident-record/preview", _request([pid])),
+        ("disaster-damage", damage),
+    ):
+        response = client.post(f"{API}/certificates/{path}", json=body, headers=clerk)
+        _assert_refused(response, 404, "resident_not_found")
+        assert "髙橋" not in response.text
+    # 転出証明書 answers as for any person without a move-out here (the same as for nobody).
+    move_out = client.post(
+        f"{API}/certificates/move-out",
+        json={"person_ids": [pid], "requester": _self()},
+        headers=clerk,
+    )
+    _assert_refused(move_out, 422, "no_move_out")
+    assert _log_total(client, clerk) == before
