@@ -9,6 +9,10 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from tenancy.parameters import CertificateFees
 
 
 class FormKind(enum.StrEnum):
@@ -18,6 +22,12 @@ class FormKind(enum.StrEnum):
     MOVE_OUT_CERTIFICATE = "move_out_certificate"  # 転出証明書
     MOVE_OUT_EQUIVALENT = "move_out_equivalent"  # 転出証明書に準ずる証明書
     DISASTER_DAMAGE = "disaster_damage_certificate"  # 罹災証明書
+    TAX_CERTIFICATE = "tax_certificate"  # 所得・課税証明書
+    NON_TAXABLE_CERTIFICATE = "non_taxable_certificate"  # 非課税証明書
+    TAX_NOTICE = "tax_notice"  # 納税通知書（普通徴収）
+    SPECIAL_COLLECTION_NOTICE = (
+        "special_collection_notice"  # 特別徴収税額決定通知書（納税義務者用）
+    )
 
 
 @dataclass(frozen=True)
@@ -25,10 +35,21 @@ class FormSpec:
     kind: FormKind
     title: str
     template: str
-    # The sentence printed once, above the seal, on the last page (J:1000).
+    # The sentence printed once, above the seal, on the last page (J:1000); for a notice, the
+    # sentence that gives notice of the decision.
     certification: str
-    # Which fee of ``tenancy.parameters.CertificateFees`` applies.
-    fee_field: str
+    # Which fee of ``tenancy.parameters.CertificateFees`` applies; None for a notice, which is
+    # sent, never sold.
+    fee_field: str | None
+    # What the document calls itself where it points to its verification ("この証明書の…").
+    noun: str = "証明書"
+
+    def fee(self, fees: CertificateFees) -> int:
+        """The fee per copy under the tenant's fee ordinance (0 for a notice)."""
+        if self.fee_field is None:
+            return 0
+        amount: int = getattr(fees, self.fee_field)
+        return amount
 
 
 CATALOG: dict[FormKind, FormSpec] = {
@@ -75,6 +96,36 @@ CATALOG: dict[FormKind, FormSpec] = {
             "disaster_damage.html",
             "上記のとおり、被害の程度を証明する。",
             "disaster_damage_certificate",
+        ),
+        FormSpec(
+            FormKind.TAX_CERTIFICATE,
+            "所得・課税証明書",
+            "inhabitant_tax_certificate.html",
+            "上記のとおり相違ないことを証明する。",
+            "tax_certificate",
+        ),
+        FormSpec(
+            FormKind.NON_TAXABLE_CERTIFICATE,
+            "非課税証明書",
+            "inhabitant_tax_certificate.html",
+            "上記のとおり非課税であることを証明する。",
+            "tax_certificate",
+        ),
+        FormSpec(
+            FormKind.TAX_NOTICE,
+            "納税通知書",
+            "inhabitant_tax_notice.html",
+            "上記のとおり税額を決定したので、地方税法第319条の2の規定により通知します。",
+            None,
+            noun="通知書",
+        ),
+        FormSpec(
+            FormKind.SPECIAL_COLLECTION_NOTICE,
+            "特別徴収税額決定通知書（納税義務者用）",
+            "special_collection_notice.html",
+            "上記のとおり特別徴収税額を決定したので、地方税法第321条の4の規定により通知します。",
+            None,
+            noun="通知書",
         ),
     )
 }

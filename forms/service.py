@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 
 from core import audit
 from core.crypto import PURPOSE_DOCUMENT_SIGNING, PURPOSE_PDF_SIGNING, TenantKeys
+from core.db import bulk_insert, utcnow
 from core.errors import NotFound, ValidationFailed
 from core.ids import new_id
 from core.japanese.era import to_japanese
@@ -102,6 +103,21 @@ class Issued:
     pages: int
     pdf_sha256: str
     pdf: bytes = field(repr=False)
+
+
+def issued_read(issued: Sequence[Issued]) -> list[dict[str, Any]]:
+    """What the API answers for issued documents: their serials and a link to each PDF."""
+    return [
+        {
+            "document_id": str(d.document_id),
+            "serial": d.serial,
+            "title": d.title,
+            "fee": d.fee,
+            "pages": d.pages,
+            "pdf_url": f"/api/v1/documents/{d.document_id}/pdf",
+        }
+        for d in issued
+    ]
 
 
 def issued_on_text(day: dt.date) -> str:
@@ -261,6 +277,98 @@ class DocumentService:
                 Issued(row.id, serial, form.kind, form.title, row.fee, pages, pdf_sha256, pdf)
             )
         return out
+
+    def issue_batch(
+        self,
+        kind: FormKind,
+        items: Sequence[BatchItem],
+        issuer: Issuer,
+        *,
+        requester_type: str,
+        purpose: str,
+    ) -> list[dict[str, Any]]:
+        """Notices in batch (納税通知書 …): a serial, a signed code and a log entry each.
+
+        Returns the render contexts, in order, for :class:`forms.batch.BatchRenderer`; the
+        batch is printed and mailed, not kept as files, so the log holds no PDF and the
+        verification page checks the printed code (serial + content hash + signature).
+        """
+        if not items:
+            return []
+        form = spec(kind)
+        ctx = require_context(self.session)
+        code_key_id, code_seed = self.keys.signing_seed(PURPOSE_DOCUMENT_SIGNING)
+        serials = next_serials(self.session, issuer.lg_code, self.today.year, len(items))
+        printed_issuer = issuer.printed()
+        now = utcnow()
+        contexts: list[dict[str, Any]] = []
+        rows: list[dict[str, Any]] = []
+        subjects: list[dict[str, Any]] = []
+        for serial, item in zip(serials, items, strict=True):
+            document = self._document(serial, issuer, None, False, sample=False)
+            digest = signing.content_hash(
+                {
+                    "form": form.kind.value,
+                    "issuer": printed_issuer,
+                    "document": document,
+                    "record": item.record,
+                }
+            )
+            code = signing.VerificationCode(
+                serial, digest, signing.sign_code(code_seed, serial, digest)
+            )
+            document["qr"] = qr_data_uri(code.url(self.base_url))
+            contexts.append({"issuer": printed_issuer, "document": document, "record": item.record})
+            document_id = new_id()
+            rows.append(
+                {
+                    "tenant_id": ctx.tenant_id,
+                    "id": document_id,
+                    "serial": serial,
+                    "form_kind": form.kind.value,
+                    "issued_at": now,
+                    "issued_by": self.actor.id,
+                    "acting_tenant_id": None,
+                    "acting_name": None,
+                    "requester_type": requester_type,
+                    "requester_name": None,
+                    "purpose": purpose,
+                    "subject_ids": [str(s) for s in item.subject_ids],
+                    "household_id": None,
+                    "options": {},
+                    "fee": 0,
+                    "reissue_of": None,
+                    "content_hash": digest,
+                    "pdf_sha256": "",
+                    "signature": code.signature,
+                    "signing_key_id": code_key_id,
+                    "pages": 1,
+                }
+            )
+            subjects += [
+                {"tenant_id": ctx.tenant_id, "document_id": document_id, "person_id": p}
+                for p in dict.fromkeys(item.subject_ids)
+            ]
+        bulk_insert(self.session, IssuedDocument, rows)
+        bulk_insert(self.session, IssuedDocumentSubject, subjects)
+        audit.record(
+            self.session,
+            actor=self.actor,
+            action="document.batch_issued",
+            subject_type="issued_document",
+            subject_id=f"{serials[0]}..{serials[-1]}",
+            purpose=purpose,
+            details={"form": form.kind.value, "count": len(items)},
+        )
+        return contexts
+
+
+@dataclass(frozen=True)
+class BatchItem:
+    """One document of a batch: what it prints and whom it is about."""
+
+    record: dict[str, Any]
+    subject_ids: Sequence[uuid.UUID]
 
 
 # --- reading the log -------------------------------------------------------------------------

@@ -21,6 +21,8 @@ from jichitai.web import events as web_events
 from jichitai.web import routes as web
 from jichitai.web import verify as web_verify
 from jichitai.web.common import PageRedirect
+from nhi.qualification_router import router as nhi_qualification_router
+from nhi.router import router as nhi_router
 from resident_records.certificate_router import router as certificate_router
 from resident_records.router import router as resident_router
 from tax.router import router as tax_router
@@ -56,6 +58,8 @@ def create_app(settings: Settings | None = None, state: AppState | None = None) 
     app.include_router(certificate_router)
     app.include_router(documents_router)
     app.include_router(tax_router)
+    app.include_router(nhi_qualification_router)
+    app.include_router(nhi_router)
     app.include_router(web.router)
     app.include_router(web_verify.router)
     app.include_router(web_counter.router)

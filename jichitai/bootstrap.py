@@ -12,11 +12,27 @@ import core.crypto
 import core.events
 import core.idempotency  # noqa: F401
 import forms.models  # noqa: F401
+import nhi.models  # noqa: F401
 import resident_records.models  # noqa: F401
+import tax.models  # noqa: F401
 import tenancy.models  # noqa: F401
 from core.events import EventBus
+from nhi import handlers as nhi_handlers
+from resident_records import events as resident
+from tax import handlers as tax_handlers
 
-EVENT_HANDLERS: list[tuple[type, object]] = []
+EVENT_HANDLERS: list[tuple[type, object]] = [
+    # NHI qualification follows the register in the same transaction (nhi/handlers.py).
+    (resident.ResidentMovedIn, nhi_handlers.on_moved_in),
+    (resident.ResidentBorn, nhi_handlers.on_born),
+    (resident.ResidentMovedOut, nhi_handlers.on_moved_out),
+    (resident.ResidentMoveOutConfirmed, nhi_handlers.on_move_out_confirmed),
+    (resident.ResidentDied, nhi_handlers.on_died),
+    (resident.ResidentRemoved, nhi_handlers.on_removed),
+    (resident.ResidencyEventCancelled, nhi_handlers.on_cancelled),
+    # A late register change dated before an assessed 1 January reassesses (tax/handlers.py).
+    (resident.ResidentEvent, tax_handlers.reassess_after_late_change),
+]
 
 
 def build_bus() -> EventBus:

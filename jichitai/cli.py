@@ -21,6 +21,7 @@ from core.settings import Settings, get_settings
 from core.uow import UnitOfWork
 from forms.manifest import CatalogTampered
 from jichitai.state import AppState
+from nhi.cli import nhi_app
 from tenancy import repository as repo
 from tenancy import service
 from tenancy.models import MunicipalityKind, MunicipalityStatus, Role
@@ -43,6 +44,7 @@ for sub, name in [
     app.add_typer(sub, name=name)
 tax_app = typer.Typer(help="個人住民税", no_args_is_help=True)
 app.add_typer(tax_app, name="tax")
+app.add_typer(nhi_app, name="nhi")
 
 console = Console()
 err = Console(stderr=True)
@@ -461,6 +463,135 @@ def tax_simulate(
     if result.exempt.message:
         console.print(result.exempt.message)
     console.print(f"年税額は {result.total:,} 円です（試算。住民の記録には保存していません）。")
+
+
+def _member_scope(uow: UnitOfWork, lg_code: str) -> TenantContext:
+    try:
+        m = service.require_municipality(uow.session, lg_code)
+    except DomainError as exc:
+        raise _fail(exc.message) from None
+    return TenantContext(TenantId(m.id))
+
+
+@tax_app.command("import")
+def tax_import(
+    file: Annotated[Path, typer.Argument(help="給与支払報告書・申告のファイル（CSV または JSON）")],
+    tenant: Annotated[str, typer.Option(help="団体コード（6桁）")],
+) -> None:
+    """Import an income file (docs/tax-intake.md) for one municipality: all lines or none."""
+    from tax.income_service import import_income
+
+    state = _state()
+    try:
+        data = file.read_bytes()
+    except OSError:
+        raise _fail(f"{file} を読み込めません。") from None
+    with UnitOfWork(state.session_factory, state.bus) as uow:
+        ctx = _member_scope(uow, tenant)
+        with tenant_scope(uow.session, ctx):
+            try:
+                summary = import_income(
+                    uow.session, TenantKeys(uow.session, state.ring), SYSTEM, data, file.name
+                )
+            except DomainError as exc:
+                lines = [
+                    f"  {d.get('line')}行目 {d.get('field') or ''}: {d.get('message')}"
+                    for d in (exc.details or [])
+                ]
+                raise _fail("\n".join([exc.message, *lines])) from None
+            uow.commit()
+    if summary.already_imported:
+        console.print(
+            f"このファイルは取込済みです（{summary.records:,} 件）。何も変更していません。"
+        )
+    else:
+        console.print(f"{summary.fiscal_year}年度の所得 {summary.records:,} 件を取り込みました。")
+
+
+@tax_app.command("assess")
+def tax_assess(
+    tenant: Annotated[str, typer.Option(help="団体コード（6桁）")],
+    year: Annotated[int, typer.Option(help="年度（例: 2026）")],
+) -> None:
+    """Assess every taxpayer of a fiscal year (当初賦課・更正): resumable, idempotent."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from tax.assessment_service import assess_year
+
+    state = _state()
+    columns = (
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+    )
+    with UnitOfWork(state.session_factory, state.bus) as uow:
+        ctx = _member_scope(uow, tenant)
+        with tenant_scope(uow.session, ctx), Progress(*columns, console=console) as bars:
+            task = bars.add_task(f"{year}年度 賦課", total=None)
+
+            def advance(done: int, total: int) -> None:
+                bars.update(task, completed=done, total=total)
+
+            try:
+                _version, params = service.current_parameters(uow.session)
+                report = assess_year(uow.session, year, params, SYSTEM, progress=advance)
+            except DomainError as exc:
+                raise _fail(exc.message) from None
+    resumed = "（中断した処理を再開しました）" if report.resumed else ""
+    console.print(
+        f"{year}年度: 納税義務者 {report.taxpayers:,} 人{resumed} — 新規 {report.created:,} 件、"
+        f"更正 {report.revised:,} 件、変更なし {report.unchanged:,} 件。"
+    )
+
+
+@tax_app.command("notices")
+def tax_notices(
+    tenant: Annotated[str, typer.Option(help="団体コード（6桁）")],
+    year: Annotated[int, typer.Option(help="年度（例: 2026）")],
+    out: Annotated[Path, typer.Option(help="出力先（.pdf は1ファイル、.zip は1通ずつ）")],
+    kind: Annotated[
+        str, typer.Option(help="ordinary（納税通知書）または special（特別徴収税額決定通知書）")
+    ] = "ordinary",
+) -> None:
+    """Issue and print the year's notices in batch on every core (one PDF or a zip)."""
+    from forms.batch import BatchRenderer
+    from forms.service import DocumentService, issuer_for
+    from tax import notices
+
+    if kind not in {k.value for k in notices.NoticeKind}:
+        raise _fail("--kind は ordinary または special を指定してください。")
+    if out.suffix not in {".pdf", ".zip"}:
+        raise _fail("--out は .pdf または .zip のファイル名にしてください。")
+    state = _state()
+    with UnitOfWork(state.session_factory, state.bus) as uow:
+        ctx = _member_scope(uow, tenant)
+        with tenant_scope(uow.session, ctx):
+            documents = DocumentService(
+                uow.session,
+                TenantKeys(uow.session, state.ring),
+                state.renderer,
+                SYSTEM,
+                base_url=state.settings.public_base_url,
+            )
+            issuer = issuer_for(uow.session, service.current_municipality(uow.session))
+            try:
+                contexts = notices.issue(documents, year, notices.NoticeKind(kind), issuer)
+            except DomainError as exc:
+                raise _fail(exc.message) from None
+            if not contexts:
+                raise _fail(f"{year}年度に送付する通知書はありません（賦課処理は済んでいますか）。")
+            form_kind = notices.form_of(notices.NoticeKind(kind))
+            with BatchRenderer(state.form_sources) as renderer, out.open("wb") as sink:
+                if out.suffix == ".pdf":
+                    sink.write(renderer.one_pdf(form_kind, contexts))
+                else:
+                    names = (f"{c['document']['serial']}.pdf" for c in contexts)
+                    for piece in renderer.zip_stream(form_kind, contexts, names):
+                        sink.write(piece)
+            # The serials and log entries are kept only once the notices are printed.
+            uow.commit()
+    console.print(f"{len(contexts):,} 通を {out} に出力しました。")
 
 
 def main() -> None:

@@ -12,12 +12,11 @@ from core import audit
 from core.errors import Forbidden, NotFound
 from core.scoping import TenantContext, TenantId, require_context, tenant_scope
 from forms.deps import document_service
-from forms.service import Issued, Issuer, issuer_for
+from forms.service import Issued, Issuer, issued_read, issuer_for
 from resident_records import certificates
 from resident_records.certificates import (
     DisasterDamageRequest,
     Issuance,
-    IssuedRead,
     MoveOutCertificateRequest,
     ReleaseRequest,
     ResidentCertificateRequest,
@@ -45,20 +44,6 @@ def issuance_for(request: Request, uow: UoW, who: Principal) -> tuple[Issuance, 
     docs = document_service(request, session, who.actor)
     _version, params = tenancy_service.current_parameters(session)
     return Issuance(docs, docs.keys, params), issuer_for(session, municipality)
-
-
-def _read(issued: list[Issued]) -> list[dict[str, Any]]:
-    return [
-        IssuedRead(
-            document_id=d.document_id,
-            serial=d.serial,
-            title=d.title,
-            fee=d.fee,
-            pages=d.pages,
-            pdf_url=f"/api/v1/documents/{d.document_id}/pdf",
-        ).model_dump(mode="json")
-        for d in issued
-    ]
 
 
 def _issue(
@@ -100,7 +85,7 @@ def issue_resident_record(
         if blocked is not None:
             uow.commit()  # the refused attempt stays in the log although the request fails
             raise blocked
-        return _read(issued)
+        return issued_read(issued)
 
     return _issue(request, response, uow, who, idempotency_key, body, run)
 
@@ -145,7 +130,7 @@ def issue_move_out(
         if blocked is not None:
             uow.commit()
             raise blocked
-        return _read(issued)
+        return issued_read(issued)
 
     return _issue(request, response, uow, who, idempotency_key, body, run)
 
@@ -164,7 +149,7 @@ def issue_disaster_damage(
     def run() -> list[dict[str, Any]]:
         issuance, issuer = issuance_for(request, uow, who)
         try:
-            return _read(issuance.disaster_damage(body, issuer))
+            return issued_read(issuance.disaster_damage(body, issuer))
         except ProtectedPersonBlocked:
             uow.commit()  # the refused attempt stays in the log although the request fails
             raise
@@ -217,7 +202,7 @@ def _as_helper(
     with tenant_scope(uow.session, ctx):
         issuance, issuer = issuance_for(request, uow, who)
         issued: list[Issued] = issue(issuance, issuer, acting_name)
-        result = _read(issued)
+        result = issued_read(issued)
     # The helper's own chain records the work done for the stricken member, too.
     audit.record(
         uow.session,

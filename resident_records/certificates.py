@@ -158,15 +158,6 @@ class ReleaseRequest(Schema):
     reason: Purpose = Field(description="解除の理由（責任者の判断）")
 
 
-class IssuedRead(Schema):
-    document_id: uuid.UUID
-    serial: str
-    title: str
-    fee: int
-    pages: int
-    pdf_url: str
-
-
 # --- rules -----------------------------------------------------------------------------------
 
 
@@ -457,7 +448,7 @@ class Issuance:
         household_id = first.household_id if req.layout == "household" else None
         if req.options.head_and_relationship:
             record["head_name"] = self._head_name(first)
-        fee = getattr(self.params.fees, spec(kind).fee_field)
+        fee = spec(kind).fee(self.params.fees)
         request = IssueRequest(
             form=kind,
             record=record,

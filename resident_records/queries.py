@@ -6,10 +6,11 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Collection, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import jaconv
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
@@ -260,12 +261,16 @@ def _age(birth: dt.date, on: dt.date) -> int:
     return on.year - birth.year - ((on.month, on.day) < (birth.month, birth.day))
 
 
-def _in_force(session: Session, on: dt.date) -> Any:
+def _in_force(
+    session: Session, on: dt.date, person_ids: Collection[uuid.UUID] | None = None
+) -> Any:
     """Every person's version in force on ``on`` (as the register knows it now), ranked 1."""
     v = ResidentRecordVersion
+    query = scoped(session, v)
+    if person_ids is not None:
+        query = query.where(v.person_id.in_(list(person_ids)))
     return (
-        scoped(session, v)
-        .with_only_columns(
+        query.with_only_columns(
             v.person_id,
             v.id.label("version_id"),
             v.status,
@@ -274,6 +279,7 @@ def _in_force(session: Session, on: dt.date) -> Any:
             v.birth_date,
             v.is_foreign,
             v.household_id,
+            v.data["relationship"].as_string().label("relationship"),
             func.row_number()
             .over(partition_by=v.person_id, order_by=(v.effective_on.desc(), v.recorded_at.desc()))
             .label("rn"),
@@ -289,18 +295,107 @@ class ResidentOn:
     version_id: uuid.UUID
     household_id: uuid.UUID | None
     birth_date: dt.date | None
+    relationship: str | None = None  # 続柄 to the household's head (世帯主 for the head)
 
 
-def residents_on(session: Session, on: dt.date) -> list[ResidentOn]:
+def residents_on(
+    session: Session,
+    on: dt.date,
+    *,
+    person_ids: Collection[uuid.UUID] | None = None,
+    household_ids: Collection[uuid.UUID] | None = None,
+) -> list[ResidentOn]:
     """Who was a resident on ``on`` (e.g. 1 January, the inhabitant tax's 賦課期日), in the
-    version then in force — for other business areas, which read the register, never write it."""
-    ranked = _in_force(session, on)
+    version then in force — for other business areas, which read the register, never write it.
+
+    ``person_ids`` / ``household_ids`` narrow it to those persons or the members of those
+    households then (a reaction to one event needs a household, not the municipality)."""
+    if household_ids is not None:
+        # Whoever was ever in those households; the version in force decides if they were then.
+        v = ResidentRecordVersion
+        ever = select(v.person_id).where(v.household_id.in_(list(household_ids)))
+        person_ids = [*(person_ids or []), *session.scalars(ever.distinct())]
+    ranked = _in_force(session, on, person_ids)
     stmt = (
-        select(ranked.c.person_id, ranked.c.version_id, ranked.c.household_id, ranked.c.birth_date)
+        select(
+            ranked.c.person_id,
+            ranked.c.version_id,
+            ranked.c.household_id,
+            ranked.c.birth_date,
+            ranked.c.relationship,
+        )
         .where(ranked.c.rn == 1, ranked.c.status == RecordStatus.RESIDENT)
         .order_by(ranked.c.person_id)
     )
+    if household_ids is not None:
+        stmt = stmt.where(ranked.c.household_id.in_(list(household_ids)))
     return [ResidentOn(*row) for row in session.execute(stmt)]
+
+
+@dataclass(frozen=True)
+class PersonBrief:
+    """What another business area may know of a 宛名 to match its own records to it."""
+
+    person_id: uuid.UUID
+    atena_number: str
+    status: str  # resident / removed / non_resident …
+    birth_date: dt.date | None
+    family_name: str
+    given_name: str
+
+
+def _briefs(session: Session, condition: Any) -> list[PersonBrief]:
+    c = ResidentCurrent
+    stmt = scoped(session, c).with_only_columns(
+        c.person_id, c.atena_number, c.status, c.birth_date, c.family_name, c.given_name
+    )
+    return [PersonBrief(*row) for row in session.execute(stmt.where(condition))]
+
+
+def persons_by_atena_number(session: Session, numbers: Collection[str]) -> dict[str, PersonBrief]:
+    """宛名番号 → person, for matching income records and other areas' files to the 宛名."""
+    found: dict[str, PersonBrief] = {}
+    for chunk in _chunks(sorted(set(numbers))):
+        for brief in _briefs(session, ResidentCurrent.atena_number.in_(chunk)):
+            found[brief.atena_number] = brief
+    return found
+
+
+def persons_by_my_number_index(
+    session: Session, indexes: Collection[str]
+) -> dict[str, PersonBrief]:
+    """Blind index of a 個人番号 → person (the number itself is never compared in SQL)."""
+    c = ResidentCurrent
+    found: dict[str, PersonBrief] = {}
+    for chunk in _chunks(sorted(set(indexes))):
+        stmt = scoped(session, c).with_only_columns(
+            c.my_number_index,
+            c.person_id,
+            c.atena_number,
+            c.status,
+            c.birth_date,
+            c.family_name,
+            c.given_name,
+        )
+        for row in session.execute(stmt.where(c.my_number_index.in_(chunk))):
+            if row[0] is not None:
+                found[row[0]] = PersonBrief(row[1], row[2], row[3], row[4], row[5], row[6])
+    return found
+
+
+def persons_by_id(session: Session, ids: Collection[uuid.UUID]) -> dict[uuid.UUID, PersonBrief]:
+    """Person id → brief, for persons another area already knows by id."""
+    found: dict[uuid.UUID, PersonBrief] = {}
+    for chunk in _chunks(sorted(set(ids))):
+        for brief in _briefs(session, ResidentCurrent.person_id.in_(chunk)):
+            found[brief.person_id] = brief
+    return found
+
+
+def _chunks(values: list[Any], size: int = 5_000) -> Iterator[list[Any]]:
+    # Bounded IN lists: SQLite caps bound parameters, and huge lists plan badly on PostgreSQL.
+    for start in range(0, len(values), size):
+        yield values[start : start + size]
 
 
 def statistics(session: Session, on: dt.date) -> StatisticsRead:
@@ -354,3 +449,156 @@ def statistics(session: Session, on: dt.date) -> StatisticsRead:
         foreign=foreign,
         households=int(households),
     )
+
+
+# --- reads for other business areas (NHI, pension …), which never touch the register's tables ---
+
+
+@dataclass(frozen=True)
+class PersonOnDate:
+    """A person's entry in force on a date, as the register knows it now."""
+
+    person_id: uuid.UUID
+    status: str  # resident / removed / voided / non_resident
+    household_id: uuid.UUID | None
+    birth_date: dt.date | None  # the representative date (None for 年月日不詳)
+    is_head: bool
+
+    @property
+    def is_resident(self) -> bool:
+        return self.status == RecordStatus.RESIDENT
+
+
+def _person_on_date(v: ResidentRecordVersion) -> PersonOnDate:
+    from resident_records.rules.relationship import is_head
+
+    relationship = v.data.get("relationship")
+    return PersonOnDate(
+        person_id=v.person_id,
+        status=v.status,
+        household_id=v.household_id,
+        birth_date=v.birth_date,
+        is_head=isinstance(relationship, str) and is_head(relationship),
+    )
+
+
+def person_on(session: Session, person_id: uuid.UUID, on: dt.date) -> PersonOnDate | None:
+    """The person's entry in force on ``on`` (None before their first entry); 404 if unknown."""
+    if repo.person(session, person_id) is None:
+        raise NotFound("指定された住民は見つかりません。", code="resident_not_found")
+    version = repo.version_as_of(session, person_id, on, dt.datetime.now(dt.UTC))
+    return _person_on_date(version) if version is not None else None
+
+
+def household_on(session: Session, household_id: uuid.UUID, on: dt.date) -> list[PersonOnDate]:
+    """The residents of a household on ``on`` (from the versions then in force); 404 if unknown."""
+    if repo.household(session, household_id) is None:
+        raise NotFound("指定された世帯は見つかりません。", code="household_not_found")
+    now = dt.datetime.now(dt.UTC)
+    out: list[PersonOnDate] = []
+    for pid in sorted(repo.household_member_ids_ever(session, household_id)):
+        v = repo.version_as_of(session, pid, on, now)
+        if v is not None and v.household_id == household_id and v.status == RecordStatus.RESIDENT:
+            out.append(_person_on_date(v))
+    return out
+
+
+def birth_dates(
+    session: Session, person_ids: Sequence[uuid.UUID]
+) -> dict[uuid.UUID, dt.date | None]:
+    """Each person's birth date as the register holds it now (the projection), in chunks."""
+    out: dict[uuid.UUID, dt.date | None] = {}
+    ids = list(person_ids)
+    for start in range(0, len(ids), 1000):
+        for pid, cur in repo.currents(session, ids[start : start + 1000]).items():
+            out[pid] = cur.birth_date
+    return out
+
+
+@dataclass(frozen=True)
+class Removal:
+    """When and by which event a person leaves (or left) the register."""
+
+    on: dt.date  # the removal date, planned (a move-out notified in advance) or confirmed
+    event_kind: str  # move_out / emigration / death / ex_officio_removal / move_out_confirmed
+
+
+def removal(session: Session, person_id: uuid.UUID) -> Removal | None:
+    """The person's removal as the register holds it now; None while no removal is recorded."""
+    latest = repo.latest_version(session, person_id)
+    if latest is None or latest.status != RecordStatus.REMOVED:
+        return None
+    removed = (latest.data.get("removal") or {}).get("removed_on")
+    day = dt.date.fromisoformat(removed) if removed else latest.effective_on
+    return Removal(on=day, event_kind=latest.event_kind)
+
+
+@dataclass(frozen=True)
+class Postal:
+    """Name and address of a person as another area prints them on a notice or certificate."""
+
+    person_id: uuid.UUID
+    name: str
+    kana: str | None
+    birth_date: dt.date | None
+    address: str
+
+
+def _postal_address(data: dict[str, Any], status: str, town: str, machiaza: dict[str, Any]) -> str:
+    # A 住登外者 lives elsewhere; a person who left is written to at the destination.
+    if status == RecordStatus.NON_RESIDENT:
+        return str(data.get("outside_address") or "")
+    if status == RecordStatus.REMOVED and data.get("destination_address"):
+        return str(data["destination_address"])
+    code = data.get("machiaza_code") or ""
+    m = machiaza.get(code)
+    text = f"{town}{m.name if m else code}{data.get('banchi') or ''}"
+    katagaki = data.get("katagaki")
+    return f"{text}　{katagaki}" if katagaki else text
+
+
+def postal(
+    session: Session, person_ids: Collection[uuid.UUID], on: dt.date | None = None
+) -> dict[uuid.UUID, Postal]:
+    """Name, kana, birth date and full address of persons: the entry in force on ``on`` (the
+    賦課期日 for a certificate), or the newest one (where a notice is sent) — a read service for
+    the other business areas, which never read the register's tables themselves."""
+    from tenancy.service import current_municipality
+
+    municipality = current_municipality(session)
+    town = f"{municipality.prefecture}{municipality.name}"
+    v = ResidentRecordVersion
+    found: dict[uuid.UUID, Postal] = {}
+    for chunk in _chunks(sorted(set(person_ids))):
+        query = scoped(session, v).where(v.person_id.in_(chunk))
+        if on is not None:
+            query = query.where(v.effective_on <= on)
+        ranked = query.with_only_columns(
+            v.person_id,
+            v.data,
+            v.status,
+            v.birth_date,
+            func.row_number()
+            .over(partition_by=v.person_id, order_by=(v.effective_on.desc(), v.recorded_at.desc()))
+            .label("rn"),
+        ).subquery()
+        rows = session.execute(
+            select(ranked.c.person_id, ranked.c.data, ranked.c.status, ranked.c.birth_date).where(
+                ranked.c.rn == 1
+            )
+        ).all()
+        codes = {r.data.get("machiaza_code") for r in rows if r.data.get("machiaza_code")}
+        machiaza = repo.machiaza_names(session, codes)
+        for person_id, data, status, birth in rows:
+            name = "　".join(p for p in (data.get("family_name"), data.get("given_name")) if p)
+            kana = "　".join(
+                p for p in (data.get("family_name_kana"), data.get("given_name_kana")) if p
+            )
+            found[person_id] = Postal(
+                person_id,
+                name,
+                jaconv.hira2kata(kana) if kana else None,
+                birth,
+                _postal_address(data, status, town, machiaza),
+            )
+    return found

@@ -13,7 +13,7 @@ Columns (``*`` = required):
 
 * ``fiscal_year`` * — 年度 (e.g. 2026); the income is that of the previous calendar year.
 * ``document`` * — ``salary_report`` (給与支払報告書) or ``declaration`` (申告).
-* ``atena_number`` — 宛名番号, 11 digits ending in its modulus-11 check digit.
+* ``atena_number`` — 宛名番号, 10 digits (9 + the modulus-11 check digit), as the register gives it.
 * ``my_number`` — 個人番号, 12 digits with its check digit (spaces/hyphens allowed). At least
   one of ``atena_number`` and ``my_number`` is required. A 個人番号 is never put into an error.
 * ``name`` * — 氏名. ``name_kana`` * — フリガナ (katakana or hiragana; stored as katakana).
@@ -117,7 +117,7 @@ class IncomeRecord(BaseModel):
 
     fiscal_year: Annotated[int, Field(ge=MIN_FISCAL_YEAR, le=MAX_FISCAL_YEAR)]
     document: DocumentKind
-    atena_number: str | None = Field(default=None, pattern=r"^[0-9]{11}$")
+    atena_number: str | None = Field(default=None, pattern=r"^[0-9]{10}$")
     # repr=False keeps the 個人番号 out of reprs, logs and assertion messages.
     my_number: str | None = Field(default=None, pattern=r"^[0-9]{12}$", repr=False)
     name: str
@@ -155,6 +155,8 @@ class IntakeResult(BaseModel):
 
     records: tuple[IncomeRecord, ...] = ()
     errors: tuple[IntakeError, ...] = ()
+    # The line (CSV) or 1-based index (JSON) of each record, parallel to ``records``.
+    lines: tuple[int, ...] = ()
 
     @property
     def ok(self) -> bool:
@@ -249,8 +251,8 @@ def _person(row: Mapping[str, str], errors: _RowErrors) -> tuple[str | None, str
     if atena is None and my_number is None:
         errors.add(None, "宛名番号（atena_number）または個人番号（my_number）を入力してください。")
     if atena is not None:
-        if not (atena.isascii() and atena.isdigit() and len(atena) == 11):
-            errors.add("atena_number", "宛名番号（atena_number）は11桁の数字で入力してください。")
+        if not (atena.isascii() and atena.isdigit() and len(atena) == 10):
+            errors.add("atena_number", "宛名番号（atena_number）は10桁の数字で入力してください。")
             atena = None
         elif not is_valid_m11(atena):
             errors.add("atena_number", "宛名番号（atena_number）の検査数字が正しくありません。")
@@ -433,6 +435,7 @@ def _collect(
 ) -> IntakeResult:
     """All records, or every error (``prior`` ones from reading the file included) by line."""
     records: list[IncomeRecord] = []
+    lines: list[int] = []
     errors: list[IntakeError] = list(prior)
     seen: dict[tuple[object, ...], int] = {}
     for line, row in rows:
@@ -452,13 +455,14 @@ def _collect(
             continue
         seen[key] = line
         records.append(record)
+        lines.append(line)
     if errors:
         return IntakeResult(errors=tuple(sorted(errors, key=lambda e: e.line)))
     if not records:
         return IntakeResult(
             errors=(IntakeError(line=1, column=None, reason="データがありません。"),)
         )
-    return IntakeResult(records=tuple(records))
+    return IntakeResult(records=tuple(records), lines=tuple(lines))
 
 
 def _failure(line: int, reason: str, column: str | None = None) -> IntakeResult:

@@ -11,6 +11,8 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
+from nhi.rules.rates import NhiRates
+
 SCHEMA_VERSION = 1
 
 ShortText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=40)]
@@ -54,6 +56,8 @@ class TenantParameters(BaseModel):
     fees: CertificateFees = Field(default_factory=CertificateFees)
     kyuchi: Kyuchi = Field(default=Kyuchi.K3_2, description="生活保護基準の級地")
     counter_hours: ShortText = Field(default="8:30〜17:15", description="窓口の受付時間")
+    # Checked against the fiscal year's national caps when used (nhi.rules.rates.check_rates).
+    nhi: NhiRates | None = Field(default=None, description="国民健康保険料（税）の料率・限度額")
 
 
 def default_for_kind(kind: str) -> TenantParameters:

@@ -534,7 +534,10 @@ def parameters_update(request: Request, uow: UoW, posted: Posted) -> Response:
     if len(reason) > REASON_MAX:
         errors["reason"] = f"{REASON_MAX}文字以内で入力してください。"
     try:
-        TenantParameters.model_validate(values | {"seal_image_png_base64": seal})
+        # The form has no NHI rates (set through the API); they are kept as they are.
+        TenantParameters.model_validate(
+            values | {"seal_image_png_base64": seal, "nhi": current.nhi}
+        )
     except ValidationError as exc:
         found = _errors(exc)
         if "seal_image_png_base64" in found:
@@ -555,7 +558,7 @@ def parameters_update(request: Request, uow: UoW, posted: Posted) -> Response:
     try:
         service.update_parameters(
             uow.session,
-            values | {"seal_image_png_base64": seal},
+            values | {"seal_image_png_base64": seal, "nhi": current.nhi},
             expected_version=version,
             actor=who.actor,
             reason=reason or None,

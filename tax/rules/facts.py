@@ -8,6 +8,7 @@ from __future__ import annotations
 import datetime as dt
 import enum
 from dataclasses import dataclass, field
+from typing import Any
 
 
 class IncomeKind(enum.StrEnum):
@@ -88,3 +89,59 @@ class Case:
     taxpayer: Taxpayer
     spouse: Spouse | None = None
     dependents: tuple[Dependent, ...] = field(default_factory=tuple)
+
+
+def case_to_json(case: Case) -> dict[str, Any]:
+    """The case as JSON-ready data, kept with a stored assessment so its documents can be
+    printed from the same facts (hand-written: ~20× cheaper than dataclasses.asdict)."""
+    t = case.taxpayer
+    return {
+        "fiscal_year": case.fiscal_year,
+        "grade": case.grade,
+        "prefecture": case.prefecture,
+        "designated_city": case.designated_city,
+        "taxpayer": {
+            "birth_date": t.birth_date.isoformat(),
+            "incomes": [[i.kind.value, i.revenue] for i in t.incomes],
+            "social_insurance": t.social_insurance,
+            "disability": t.disability.value,
+            "widow": t.widow,
+            "single_parent": t.single_parent.value,
+            "working_student": t.working_student,
+            "livelihood_assistance": t.livelihood_assistance,
+        },
+        "spouse": (
+            [case.spouse.birth_date.isoformat(), case.spouse.income] if case.spouse else None
+        ),
+        "dependents": [
+            [d.birth_date.isoformat(), d.income, d.lives_with, d.disability.value]
+            for d in case.dependents
+        ],
+    }
+
+
+def case_from_json(data: dict[str, Any]) -> Case:
+    """The inverse of :func:`case_to_json`."""
+    t = data["taxpayer"]
+    spouse = data["spouse"]
+    return Case(
+        fiscal_year=data["fiscal_year"],
+        grade=data["grade"],
+        prefecture=data["prefecture"],
+        designated_city=data["designated_city"],
+        taxpayer=Taxpayer(
+            birth_date=dt.date.fromisoformat(t["birth_date"]),
+            incomes=tuple(Income(IncomeKind(k), r) for k, r in t["incomes"]),
+            social_insurance=t["social_insurance"],
+            disability=Disability(t["disability"]),
+            widow=t["widow"],
+            single_parent=SingleParent(t["single_parent"]),
+            working_student=t["working_student"],
+            livelihood_assistance=t["livelihood_assistance"],
+        ),
+        spouse=Spouse(dt.date.fromisoformat(spouse[0]), spouse[1]) if spouse else None,
+        dependents=tuple(
+            Dependent(dt.date.fromisoformat(b), i, w, Disability(d))
+            for b, i, w, d in data["dependents"]
+        ),
+    )

@@ -33,6 +33,10 @@ SHIPPED = {
     "resident_record.html",
     "move_out.html",
     "disaster_damage.html",
+    "_tax_tables.html",
+    "inhabitant_tax_certificate.html",
+    "inhabitant_tax_notice.html",
+    "special_collection_notice.html",
 }
 
 

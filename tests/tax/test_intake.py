@@ -25,8 +25,8 @@ from tax.intake import (
 )
 from tax.rules.facts import IncomeKind
 
-ATENA = with_m11("1234567890")
-ATENA_2 = with_m11("1234567891")
+ATENA = with_m11("123456789")
+ATENA_2 = with_m11("123456788")
 MY_NUMBER_BODY = "12345678901"
 MY_NUMBER = f"{MY_NUMBER_BODY}{my_number_check_digit(MY_NUMBER_BODY)}"
 BAD_MY_NUMBER = f"{MY_NUMBER_BODY}{(my_number_check_digit(MY_NUMBER_BODY) + 1) % 10}"
@@ -142,7 +142,7 @@ def test_valid_csv_and_json_give_equal_records() -> None:
     [
         ({"fiscal_year": "R8"}, "fiscal_year", "年度"),
         ({"document": "receipt"}, "document", "書類の種類"),
-        ({"atena_number": "1234567890"}, "atena_number", "11桁"),
+        ({"atena_number": "12345678901"}, "atena_number", "10桁"),
         ({"atena_number": ATENA[:-1] + str((int(ATENA[-1]) + 1) % 10)}, "atena_number", "検査"),
         ({"atena_number": ""}, None, "宛名番号"),
         ({"name": ""}, "name", "氏名"),
@@ -171,7 +171,7 @@ def test_bad_row_reports_its_line_and_column(
 ) -> None:
     # The bad row is the third record: CSV line 4 (header is line 1), JSON record 3.
     second = row(atena_number=ATENA_2)
-    bad = row(atena_number=with_m11("1234567892"), **{"name": "鈴木 一郎"}) | overrides
+    bad = row(atena_number=with_m11("123456787"), **{"name": "鈴木 一郎"}) | overrides
     for result, line in (
         (parse_csv(csv_text(row(), second, bad)), 4),
         (parse_json(json_text(row(), second, bad)), 3),
@@ -278,7 +278,7 @@ def test_not_utf8() -> None:
 def test_multiline_field_counts_physical_lines() -> None:
     # A quoted name spanning two lines: the next record starts on line 5, not 4.
     multiline = row(atena_number=ATENA_2, name="山田\n次郎")
-    last = row(atena_number=with_m11("1234567892"), revenue="x")
+    last = row(atena_number=with_m11("123456787"), revenue="x")
     result = parse_csv(csv_text(row(), multiline, last))
     assert [(e.line, e.column) for e in result.errors] == [(3, "name"), (5, "revenue")]
 
@@ -321,7 +321,7 @@ _YEN = st.integers(min_value=0, max_value=100_000_000_000)
 def records(draw: st.DrawFn) -> IncomeRecord:
     fiscal_year = draw(st.integers(min_value=2000, max_value=2100))
     document = draw(st.sampled_from(DocumentKind))
-    atena = draw(st.none() | st.from_regex(r"[0-9]{10}", fullmatch=True).map(with_m11))
+    atena = draw(st.none() | st.from_regex(r"[0-9]{9}", fullmatch=True).map(with_m11))
     my_number = None
     if atena is None or draw(st.booleans()):
         body = draw(st.from_regex(r"[0-9]{11}", fullmatch=True))

@@ -38,7 +38,9 @@ from core.uow import UnitOfWork
 from tenancy.models import Staff
 from tests.forms import isolation_cases as forms_isolation
 from tests.helpers import IMIZU, NAMERIKAWA, bearer, operator_headers, staff_login_id
+from tests.nhi import isolation_cases as nhi_isolation
 from tests.resident_records import isolation_cases as resident_isolation
+from tests.tax import isolation_cases as tax_isolation
 
 API = "/api/v1"
 # Tables in which 滑川市 must really have rows, so that "射水市 sees none of them" is not vacuous.
@@ -49,6 +51,7 @@ NAMERIKAWA_HAS_ROWS = (
     "tenant_data_keys",
     "tenant_parameter_versions",
     *forms_isolation.SEEDED_TABLES,
+    *nhi_isolation.SEEDED_TABLES,
 )
 # Functions an RLS predicate may call: current_setting() is STABLE, evaluated once per query.
 # NULLIF is not a function (PostgreSQL parses it into a NULLIFEXPR node); it is allowed in the
@@ -415,6 +418,7 @@ def test_app_role_reads_only_the_current_tenant_with_raw_sql(
     imizu, namerikawa = demo[IMIZU], demo[NAMERIKAWA]
     bearer(state, NAMERIKAWA, "clerk")  # 滑川市 now certainly has an api_tokens row too
     forms_isolation.seed_namerikawa(client, state)  # and issued documents, releases …
+    nhi_isolation.seed_namerikawa(client, state)  # and NHI qualifications and cover
     scoped = _tenant_scoped_tables(database)
     owner = {table: _owner_counts(database, table) for table in scoped}
     for table in NAMERIKAWA_HAS_ROWS:
@@ -768,16 +772,20 @@ ID_ROUTE_CASES: dict[tuple[str, str], Callable[..., None]] = {
 }
 ID_ROUTE_CASES.update(resident_isolation.CASES)
 ID_ROUTE_CASES.update(forms_isolation.CASES)
+ID_ROUTE_CASES.update(nhi_isolation.CASES)
+ID_ROUTE_CASES.update(tax_isolation.CASES)
 # A body that passes validation, for the methods that need one (401/403 must come first anyway).
 ID_ROUTE_BODIES: dict[tuple[str, str], dict[str, Any]] = {
     ("PATCH", f"{API}/staff/{{staff_id}}"): {"version": 1},
     **resident_isolation.BODIES,
     **forms_isolation.BODIES,
+    **tax_isolation.BODIES,
 }
 # A role of the caller's own municipality that may not use the route: clerk unless stated.
 ID_ROUTE_UNPRIVILEGED: dict[tuple[str, str], str] = {
     **resident_isolation.UNPRIVILEGED,
     **forms_isolation.UNPRIVILEGED,
+    **tax_isolation.UNPRIVILEGED,
 }
 
 

@@ -1,0 +1,1 @@
+"""National health insurance (国民健康保険): qualification, households, premiums."""

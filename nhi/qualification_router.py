@@ -1,0 +1,218 @@
+"""NHI qualification API for NHI staff (国保資格). Thin routes: authorise, parse, call, audit."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Header, Request, Response
+
+from core import audit
+from nhi.models import CoverageKind
+from nhi.schemas import (
+    CoverageEventRead,
+    CoverageRecorded,
+    EmployeeInsuranceJoined,
+    EmployeeInsuranceLeft,
+    LivelihoodAssistanceEnded,
+    LivelihoodAssistanceStarted,
+    NhiHouseholdRead,
+    PersonQualificationsRead,
+    Schema,
+    person_qualifications,
+)
+from nhi.service import Qualifications
+from tenancy.auth import Principal
+from tenancy.deps import UoW, idempotent, personal_data_reader
+from tenancy.models import Role
+
+router = APIRouter(prefix="/api/v1/nhi", tags=["nhi"])
+
+NhiOfficer = Annotated[Principal, Depends(personal_data_reader(Role.NHI_OFFICER))]
+IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key")]
+Purpose = Annotated[str | None, Header(alias="X-Purpose", max_length=200)]
+
+
+def _service(uow: UoW, who: Principal) -> Qualifications:
+    return Qualifications(uow.session, who.actor, uow.publish)
+
+
+def _record(
+    request: Request,
+    response: Response,
+    uow: UoW,
+    who: Principal,
+    key: str | None,
+    person_id: uuid.UUID,
+    body: Schema,
+    kind: CoverageKind,
+    on: dt.date,
+    insurer_name: str | None = None,
+) -> Any:
+    svc = _service(uow, who)
+
+    def run() -> dict[str, Any]:
+        fact, _changes = svc.record_cover(person_id, kind, on, insurer_name)
+        versions, events = svc.history(person_id)
+        state = person_qualifications(person_id, versions, events, svc.today)
+        return CoverageRecorded(
+            **state.model_dump(), recorded=CoverageEventRead.of(fact)
+        ).model_dump(mode="json")
+
+    return idempotent(request, response, uow, who, key, body.model_dump(mode="json"), 201, run)
+
+
+@router.get("/persons/{person_id}/qualifications")
+def get_qualifications(
+    person_id: uuid.UUID, uow: UoW, who: NhiOfficer, purpose: Purpose = None
+) -> PersonQualificationsRead:
+    """国保資格の履歴: every qualification with every revision (voided ones included)."""
+    svc = _service(uow, who)
+    versions, events = svc.history(person_id)
+    audit.record(
+        uow.session,
+        actor=who.actor,
+        action="nhi.qualification_read",
+        subject_type="resident",
+        subject_id=str(person_id),
+        purpose=purpose,
+    )
+    return person_qualifications(person_id, versions, events, svc.today)
+
+
+@router.post(
+    "/persons/{person_id}/employee-insurance/joined",
+    status_code=201,
+    response_model=CoverageRecorded,
+)
+def employee_insurance_joined(
+    person_id: uuid.UUID,
+    body: EmployeeInsuranceJoined,
+    request: Request,
+    response: Response,
+    uow: UoW,
+    who: NhiOfficer,
+    idempotency_key: IdempotencyKey = None,
+) -> Any:
+    """社会保険加入: NHI is lost the next day (法8条); an acquisition on or after it is voided."""
+    return _record(
+        request,
+        response,
+        uow,
+        who,
+        idempotency_key,
+        person_id,
+        body,
+        CoverageKind.EMPLOYEE_INSURANCE_JOINED,
+        body.joined_on,
+        body.insurer_name,
+    )
+
+
+@router.post(
+    "/persons/{person_id}/employee-insurance/left",
+    status_code=201,
+    response_model=CoverageRecorded,
+)
+def employee_insurance_left(
+    person_id: uuid.UUID,
+    body: EmployeeInsuranceLeft,
+    request: Request,
+    response: Response,
+    uow: UoW,
+    who: NhiOfficer,
+    idempotency_key: IdempotencyKey = None,
+) -> Any:
+    """社会保険離脱: NHI is acquired the next day when the person is eligible (法7条)."""
+    return _record(
+        request,
+        response,
+        uow,
+        who,
+        idempotency_key,
+        person_id,
+        body,
+        CoverageKind.EMPLOYEE_INSURANCE_LEFT,
+        body.left_on,
+        body.insurer_name,
+    )
+
+
+@router.post(
+    "/persons/{person_id}/livelihood-assistance/started",
+    status_code=201,
+    response_model=CoverageRecorded,
+)
+def livelihood_assistance_started(
+    person_id: uuid.UUID,
+    body: LivelihoodAssistanceStarted,
+    request: Request,
+    response: Response,
+    uow: UoW,
+    who: NhiOfficer,
+    idempotency_key: IdempotencyKey = None,
+) -> Any:
+    """生活保護開始: NHI is lost on the start date (法6条9号, 法8条2項)."""
+    return _record(
+        request,
+        response,
+        uow,
+        who,
+        idempotency_key,
+        person_id,
+        body,
+        CoverageKind.LIVELIHOOD_ASSISTANCE_STARTED,
+        body.started_on,
+    )
+
+
+@router.post(
+    "/persons/{person_id}/livelihood-assistance/ended",
+    status_code=201,
+    response_model=CoverageRecorded,
+)
+def livelihood_assistance_ended(
+    person_id: uuid.UUID,
+    body: LivelihoodAssistanceEnded,
+    request: Request,
+    response: Response,
+    uow: UoW,
+    who: NhiOfficer,
+    idempotency_key: IdempotencyKey = None,
+) -> Any:
+    """生活保護廃止: NHI is acquired on the 廃止日 when the person is eligible (法7条)."""
+    return _record(
+        request,
+        response,
+        uow,
+        who,
+        idempotency_key,
+        person_id,
+        body,
+        CoverageKind.LIVELIHOOD_ASSISTANCE_ENDED,
+        body.ended_on,
+    )
+
+
+@router.get("/households/{household_id}")
+def get_household(
+    household_id: uuid.UUID,
+    uow: UoW,
+    who: NhiOfficer,
+    purpose: Purpose = None,
+    on: dt.date | None = None,
+) -> NhiHouseholdRead:
+    """国保世帯: the register's household on a date, its head liable (擬制世帯主 if uninsured)."""
+    svc = _service(uow, who)
+    household = svc.household(household_id, on or svc.today)
+    audit.record(
+        uow.session,
+        actor=who.actor,
+        action="nhi.household_read",
+        subject_type="household",
+        subject_id=str(household_id),
+        purpose=purpose,
+        details={"on": household.on.isoformat()},
+    )
+    return NhiHouseholdRead.of(household)

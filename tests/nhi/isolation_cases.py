@@ -1,0 +1,152 @@
+"""Cross-tenant cases for the NHI qualification routes (used by the isolation test).
+
+Each case makes an insured resident in 滑川市, shows that 射水市's NHI staff get 404 for them
+(and change nothing, read nothing into 滑川市's audit chain), and shows the same route works for
+射水市's own resident.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from fastapi.testclient import TestClient
+
+from tests.helpers import IMIZU, NAMERIKAWA, bearer
+from tests.nhi.qualification_support import (
+    born_years_ago,
+    days,
+    move_in,
+    person,
+    record_cover,
+    stored_rows,
+)
+
+API = "/api/v1"
+PERSON = f"{API}/nhi/persons/{{person_id}}"
+HOUSEHOLD = f"{API}/nhi/households/{{household_id}}"
+
+
+def _insured(client: TestClient, state: Any, lg_code: str) -> dict[str, Any]:
+    """An NHI-insured resident of ``lg_code`` (moved in at the counter); the move-in result."""
+    return move_in(
+        client,
+        state,
+        [
+            person(
+                "分離", born_years_ago(42), "世帯主", family_name="分離", family_name_kana="ブンリ"
+            )
+        ],
+        lg_code=lg_code,
+    )
+
+
+def _audit_subjects(client: TestClient, state: Any, lg_code: str) -> set[tuple[str, str]]:
+    response = client.get(
+        f"{API}/audit", params={"limit": 500}, headers=bearer(state, lg_code, "supervisor")
+    )
+    assert response.status_code == 200, response.text
+    return {(e["action"], e["subject_id"]) for e in response.json() if e["subject_id"]}
+
+
+def _assert_404(response: Any, code: str) -> None:
+    assert response.status_code == 404, response.text
+    assert response.json()["code"] == code
+    assert "分離" not in response.text
+
+
+def case_get_qualifications(client: TestClient, state: Any, database: Any, demo: Any) -> None:
+    theirs = _insured(client, state, NAMERIKAWA)["person_ids"][0]
+    own = _insured(client, state, IMIZU)["person_ids"][0]
+    officer = bearer(state, IMIZU, "nhi_officer")
+    ok = client.get(f"{API}/nhi/persons/{own}/qualifications", headers=officer)
+    assert ok.status_code == 200 and len(ok.json()["qualifications"]) == 1
+    _assert_404(
+        client.get(f"{API}/nhi/persons/{theirs}/qualifications", headers=officer),
+        "resident_not_found",
+    )
+    assert ("nhi.qualification_read", theirs) not in _audit_subjects(client, state, NAMERIKAWA)
+    mine = client.get(
+        f"{API}/nhi/persons/{theirs}/qualifications",
+        headers=bearer(state, NAMERIKAWA, "nhi_officer"),
+    )
+    assert mine.status_code == 200 and mine.json()["qualifications"][0]["status"] == "active"
+
+
+def _write_case(path: str, body: dict[str, str], setup: list[tuple[str, dict[str, str]]]) -> Any:
+    def case(client: TestClient, state: Any, database: Any, demo: Any) -> None:
+        theirs = _insured(client, state, NAMERIKAWA)["person_ids"][0]
+        own = _insured(client, state, IMIZU)["person_ids"][0]
+        for step_path, step_body in setup:
+            made = record_cover(client, state, theirs, step_path, step_body, lg_code=NAMERIKAWA)
+            assert made.status_code == 201, made.text
+            assert record_cover(client, state, own, step_path, step_body).status_code == 201
+        before = stored_rows(state, demo[NAMERIKAWA], theirs)
+        response = record_cover(client, state, theirs, path, body)
+        _assert_404(response, "resident_not_found")
+        # Nothing written in either municipality, nothing in 滑川市's chain.
+        assert stored_rows(state, demo[NAMERIKAWA], theirs) == before
+        assert stored_rows(state, demo[IMIZU], theirs) == (0, 0)
+        action = f"nhi.{path.replace('-', '_').replace('/', '_')}"
+        assert (action, theirs) not in _audit_subjects(client, state, NAMERIKAWA)
+        # Control: the same route for 射水市's own resident.
+        ok = record_cover(client, state, own, path, body)
+        assert ok.status_code == 201, ok.text
+
+    return case
+
+
+JOINED = ("employee-insurance/joined", {"joined_on": days(-30).isoformat()})
+STARTED = ("livelihood-assistance/started", {"started_on": days(-30).isoformat()})
+
+CASES: dict[tuple[str, str], Callable[..., None]] = {
+    ("GET", f"{PERSON}/qualifications"): case_get_qualifications,
+    ("POST", f"{PERSON}/employee-insurance/joined"): _write_case(
+        "employee-insurance/joined", {"joined_on": days(-1).isoformat()}, []
+    ),
+    ("POST", f"{PERSON}/employee-insurance/left"): _write_case(
+        "employee-insurance/left", {"left_on": days(-1).isoformat()}, [JOINED]
+    ),
+    ("POST", f"{PERSON}/livelihood-assistance/started"): _write_case(
+        "livelihood-assistance/started", {"started_on": days(-1).isoformat()}, []
+    ),
+    ("POST", f"{PERSON}/livelihood-assistance/ended"): _write_case(
+        "livelihood-assistance/ended", {"ended_on": days(-1).isoformat()}, [STARTED]
+    ),
+}
+
+
+def case_get_household(client: TestClient, state: Any, database: Any, demo: Any) -> None:
+    theirs = _insured(client, state, NAMERIKAWA)["household_ids"][0]
+    own = _insured(client, state, IMIZU)["household_ids"][0]
+    officer = bearer(state, IMIZU, "nhi_officer")
+    ok = client.get(f"{API}/nhi/households/{own}", headers=officer)
+    assert ok.status_code == 200 and ok.json()["insured_count"] == 1
+    _assert_404(
+        client.get(f"{API}/nhi/households/{theirs}", headers=officer), "household_not_found"
+    )
+    assert ("nhi.household_read", theirs) not in _audit_subjects(client, state, NAMERIKAWA)
+    mine = client.get(
+        f"{API}/nhi/households/{theirs}", headers=bearer(state, NAMERIKAWA, "nhi_officer")
+    )
+    assert mine.status_code == 200 and mine.json()["head_insured"] is True
+
+
+CASES[("GET", HOUSEHOLD)] = case_get_household
+
+# A role of the caller's own municipality that may not use the route: NHI routes are for NHI staff.
+UNPRIVILEGED: dict[tuple[str, str], str] = dict.fromkeys(CASES, "clerk")
+BODIES: dict[tuple[str, str], dict[str, Any]] = {
+    ("POST", f"{PERSON}/employee-insurance/joined"): {"joined_on": days(-1).isoformat()},
+    ("POST", f"{PERSON}/employee-insurance/left"): {"left_on": days(-1).isoformat()},
+    ("POST", f"{PERSON}/livelihood-assistance/started"): {"started_on": days(-1).isoformat()},
+    ("POST", f"{PERSON}/livelihood-assistance/ended"): {"ended_on": days(-1).isoformat()},
+}
+SEEDED_TABLES = ("nhi_coverage_events", "nhi_qualification_versions")
+
+
+def seed_namerikawa(client: TestClient, state: Any) -> None:
+    """Give 滑川市 a row in every NHI table, so that "射水市 sees none of them" is not vacuous."""
+    pid = _insured(client, state, NAMERIKAWA)["person_ids"][0]
+    joined = record_cover(client, state, pid, *JOINED, lg_code=NAMERIKAWA)
+    assert joined.status_code == 201, joined.text
