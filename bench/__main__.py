@@ -1,9 +1,10 @@
 """``make bench``: run every benchmark in turn."""
 
-from bench import audit_chain, certificates, residents, web
+from bench import audit_chain, certificates, residents, tax, web
 
 if __name__ == "__main__":
     audit_chain.main()
     certificates.main([])
     residents.main([])
+    tax.main([])
     web.main([])

@@ -13,6 +13,8 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
+from core.errors import TenantMismatch
+
 if TYPE_CHECKING:
     import psycopg
 
@@ -109,10 +111,25 @@ def bulk_insert(session: Session, model: type[Any], rows: list[dict[str, Any]]) 
     if not rows:
         return
     table = cast(Table, model.__table__)
+    if "tenant_id" in table.columns:
+        # The ORM's write check does not see Core inserts: the same wall, here.
+        from core.scoping import require_context
+
+        tenant = require_context(session).tenant_id
+        if any(row["tenant_id"] != tenant for row in rows):
+            raise TenantMismatch(f"a row of another tenant in a bulk insert into {table.name}")
     conn = session.connection()
     if conn.dialect.name != "postgresql":
         conn.execute(table.insert(), rows)
         return
+    # COPY bypasses SQLAlchemy's Python-side defaults (ids, timestamps): fill them in as an
+    # INSERT would, one value per row.
+    defaults = [c for c in table.columns if c.name not in rows[0] and c.default is not None]
+    if defaults:
+        for row in rows:
+            for c in defaults:
+                d = c.default
+                row[c.name] = d.arg(None) if d.is_callable else d.arg  # type: ignore[union-attr]
     columns = list(rows[0])
     json_columns = {c.name for c in table.columns if isinstance(c.type, JSON)}
     names = ", ".join(columns)

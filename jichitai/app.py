@@ -19,6 +19,7 @@ from jichitai.web import certificates as web_certificates
 from jichitai.web import counter as web_counter
 from jichitai.web import events as web_events
 from jichitai.web import routes as web
+from jichitai.web import tax as web_tax
 from jichitai.web import verify as web_verify
 from jichitai.web.common import PageRedirect
 from nhi.qualification_router import router as nhi_qualification_router
@@ -66,6 +67,7 @@ def create_app(settings: Settings | None = None, state: AppState | None = None) 
     app.include_router(web_events.router)
     app.include_router(web_admin.router)
     app.include_router(web_certificates.router)
+    app.include_router(web_tax.router)
 
     @app.exception_handler(PageRedirect)
     async def page_redirect(request: Request, exc: PageRedirect) -> Response:

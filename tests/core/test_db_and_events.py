@@ -8,7 +8,8 @@ import pytest
 from sqlalchemy import func, select, text
 from sqlalchemy.exc import IntegrityError
 
-from core.db import make_engine
+from core.db import bulk_insert, make_engine
+from core.errors import TenantMismatch
 from core.events import DomainEvent, EventBus, OutboxMessage, relay_outbox
 from core.scoping import TenantContext, TenantId
 from core.settings import Settings
@@ -138,3 +139,45 @@ def test_a_failing_insert_in_the_one_round_trip_flush_keeps_nothing(state) -> No
         outbox = uow.session.scalar(select(func.count()).select_from(OutboxMessage))
     assert logins == ["first"]
     assert outbox == 0
+
+
+def _outbox_rows(tenant_id: int, n: int) -> list[dict[str, object]]:
+    return [
+        {"tenant_id": tenant_id, "event_name": f"test.bulk_{i}", "payload": {"i": i, "名": "値"}}
+        for i in range(n)
+    ]
+
+
+def test_bulk_insert_writes_every_row_with_its_defaults(state) -> None:
+    """COPY on PostgreSQL (executemany on SQLite): ids, timestamps and counters filled in as an
+    INSERT would, JSON kept as JSON."""
+    tid = new_tenant(state)
+    with UnitOfWork(state.session_factory) as uow:
+        uow.set_tenant(TenantContext(TenantId(tid)))
+        bulk_insert(uow.session, OutboxMessage, _outbox_rows(tid, 250))
+        uow.commit()
+    with UnitOfWork(state.session_factory) as uow:
+        uow.set_tenant(TenantContext(TenantId(tid)))
+        rows = uow.session.scalars(select(OutboxMessage)).all()
+        uow.session.expunge_all()  # keep the loaded rows readable after the unit of work
+    assert len(rows) == 250
+    assert len({r.id for r in rows}) == 250
+    assert all(r.created_at is not None and r.attempts == 0 for r in rows)
+    assert sorted(r.payload["i"] for r in rows) == list(range(250))
+    assert {r.payload["名"] for r in rows} == {"値"}
+
+
+def test_bulk_insert_of_another_tenants_rows_is_refused_and_keeps_nothing(state) -> None:
+    """A Core bulk insert passes neither the ORM's write check nor, on SQLite, any policy: it
+    checks every row's tenant itself before anything is sent."""
+    mine, theirs = new_tenant(state), new_tenant(state)
+    rows = _outbox_rows(mine, 3) + _outbox_rows(theirs, 1)
+    with UnitOfWork(state.session_factory) as uow:
+        uow.set_tenant(TenantContext(TenantId(mine)))
+        with pytest.raises(TenantMismatch):
+            bulk_insert(uow.session, OutboxMessage, rows)
+        uow.commit()
+    for tid in (mine, theirs):
+        with UnitOfWork(state.session_factory) as uow:
+            uow.set_tenant(TenantContext(TenantId(tid)))
+            assert uow.session.scalar(select(func.count()).select_from(OutboxMessage)) == 0
