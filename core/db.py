@@ -4,10 +4,22 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
-from sqlalchemy import JSON, DateTime, Engine, MetaData, Table, create_engine, event
+from sqlalchemy import (
+    JSON,
+    Connection,
+    DateTime,
+    Engine,
+    MetaData,
+    Table,
+    create_engine,
+    event,
+    text,
+)
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
@@ -97,6 +109,30 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
 
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:
     return sessionmaker(bind=engine, expire_on_commit=False, autoflush=True)
+
+
+@contextmanager
+def run_lock(session: Session, namespace: int, key: int) -> Iterator[bool]:
+    """Keep two runs of one batch apart; yields whether this run holds the lock.
+
+    A PostgreSQL session-level advisory lock, on a connection of its own: the batch commits
+    chunk by chunk, and the session hands its connection back to the pool at every commit,
+    which would drop a lock taken there. SQLite serialises writers itself: always held."""
+    bind = session.get_bind()
+    engine = bind.engine if isinstance(bind, Connection) else bind
+    if engine.dialect.name != "postgresql":
+        yield True
+        return
+    args = {"ns": namespace, "k": key}
+    with engine.connect() as lock:
+        got = bool(lock.execute(text("SELECT pg_try_advisory_lock(:ns, :k)"), args).scalar())
+        lock.commit()
+        try:
+            yield got
+        finally:
+            if got:
+                lock.execute(text("SELECT pg_advisory_unlock(:ns, :k)"), args)
+                lock.commit()
 
 
 def bulk_insert(session: Session, model: type[Any], rows: list[dict[str, Any]]) -> None:

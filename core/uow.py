@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from types import TracebackType
+from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -26,6 +27,9 @@ class UnitOfWork:
         self.session: Session = session_factory()
         self._events: list[DomainEvent] = []
         self.committed = False
+        # What handlers may keep for the rest of this unit of work (a move-in of a household
+        # publishes one event per person: a fact read for the first serves the others).
+        self.cache: dict[Any, Any] = {}
 
     def __enter__(self) -> UnitOfWork:
         return self

@@ -28,6 +28,7 @@ class FormKind(enum.StrEnum):
     SPECIAL_COLLECTION_NOTICE = (
         "special_collection_notice"  # 特別徴収税額決定通知書（納税義務者用）
     )
+    NHI_PREMIUM_NOTICE = "nhi_premium_notice"  # 国民健康保険税 納税通知書
 
 
 @dataclass(frozen=True)
@@ -124,6 +125,15 @@ CATALOG: dict[FormKind, FormSpec] = {
             "特別徴収税額決定通知書（納税義務者用）",
             "special_collection_notice.html",
             "上記のとおり特別徴収税額を決定したので、地方税法第321条の4の規定により通知します。",
+            None,
+            noun="通知書",
+        ),
+        FormSpec(
+            FormKind.NHI_PREMIUM_NOTICE,
+            "国民健康保険税 納税通知書",
+            "nhi_premium_notice.html",
+            "上記のとおり国民健康保険税の税額を決定したので、地方税法第13条及び第706条の規定に"
+            "より通知します。",
             None,
             noun="通知書",
         ),

@@ -22,6 +22,7 @@ from jichitai.web import routes as web
 from jichitai.web import tax as web_tax
 from jichitai.web import verify as web_verify
 from jichitai.web.common import PageRedirect
+from nhi.assessment_router import router as nhi_assessment_router
 from nhi.qualification_router import router as nhi_qualification_router
 from nhi.router import router as nhi_router
 from resident_records.certificate_router import router as certificate_router
@@ -61,6 +62,7 @@ def create_app(settings: Settings | None = None, state: AppState | None = None) 
     app.include_router(tax_router)
     app.include_router(nhi_qualification_router)
     app.include_router(nhi_router)
+    app.include_router(nhi_assessment_router)
     app.include_router(web.router)
     app.include_router(web_verify.router)
     app.include_router(web_counter.router)

@@ -12,12 +12,15 @@ import core.crypto
 import core.events
 import core.idempotency  # noqa: F401
 import forms.models  # noqa: F401
+import nhi.assessment_models
 import nhi.models  # noqa: F401
 import resident_records.models  # noqa: F401
 import tax.models  # noqa: F401
 import tenancy.models  # noqa: F401
 from core.events import EventBus
+from nhi import assessment_handlers as nhi_assessment
 from nhi import handlers as nhi_handlers
+from nhi.events import QualificationChanged
 from resident_records import events as resident
 from tax import handlers as tax_handlers
 
@@ -32,6 +35,10 @@ EVENT_HANDLERS: list[tuple[type, object]] = [
     (resident.ResidencyEventCancelled, nhi_handlers.on_cancelled),
     # A late register change dated before an assessed 1 January reassesses (tax/handlers.py).
     (resident.ResidentEvent, tax_handlers.reassess_after_late_change),
+    # A qualification change after the annual run corrects the household's NHI premium
+    # (nhi/assessment_handlers.py), as does a late register change before an assessed 1 April.
+    (QualificationChanged, nhi_assessment.reassess_on_qualification_change),
+    (resident.ResidentEvent, nhi_assessment.reassess_after_late_register_change),
 ]
 
 

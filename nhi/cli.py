@@ -13,6 +13,8 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from nhi.assessment_cli import assess as assess_command
+from nhi.assessment_cli import notices as notices_command
 from nhi.jobs_cli import age_changes
 
 nhi_app = typer.Typer(help="国民健康保険", no_args_is_help=True)
@@ -94,3 +96,5 @@ def simulate_command(
 
 
 nhi_app.command("age-changes")(age_changes)
+nhi_app.command("assess")(assess_command)
+nhi_app.command("notices")(notices_command)

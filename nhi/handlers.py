@@ -35,12 +35,14 @@ def _service(uow: UnitOfWork) -> Qualifications:
 
 def on_moved_in(event: ResidentMovedIn, uow: UnitOfWork) -> None:
     """転入: each moved-in person eligible on the move-in date acquires (法5条・7条)."""
-    svc = _service(uow)
-    day = rules.acquired_on_move_in(event.effective_on)
-    for pid in event.person_ids:
-        svc.acquire(
-            pid, day, AcquisitionReason.MOVE_IN, CauseKind.RESIDENCY_EVENT, event.residency_event_id
-        )
+    # Every person of a move-in is created by it (resident_records.service.Register.move_in).
+    _service(uow).acquire_newcomers(
+        event.person_ids,
+        rules.acquired_on_move_in(event.effective_on),
+        AcquisitionReason.MOVE_IN,
+        CauseKind.RESIDENCY_EVENT,
+        event.residency_event_id,
+    )
 
 
 def on_born(event: ResidentBorn, uow: UnitOfWork) -> None:

@@ -43,6 +43,7 @@ class AcquisitionReason(enum.StrEnum):
     BIRTH = "birth"  # 出生
     LEFT_EMPLOYEE_INSURANCE = "left_employee_insurance"  # 社会保険離脱
     LEFT_LIVELIHOOD_ASSISTANCE = "left_livelihood_assistance"  # 生活保護廃止
+    MIGRATION = "migration"  # 移行: insured before this system (nhi.service.enrol_population)
 
 
 class LossReason(enum.StrEnum):
@@ -68,6 +69,7 @@ class CauseKind(enum.StrEnum):
     CANCELLATION = "cancellation"  # a 取消 of a residency event (cause_id: the 取消 event)
     COVERAGE = "coverage"  # a staff-recorded fact (cause_id: the nhi_coverage_events row)
     AGE = "age"  # the daily age job (cause_id: None)
+    MIGRATION = "migration"  # brought over in bulk from the previous system (cause_id: None)
 
 
 class Cover(enum.StrEnum):
@@ -87,6 +89,7 @@ REASON_LABELS: dict[str, str] = {
     AcquisitionReason.BIRTH: "出生",
     AcquisitionReason.LEFT_EMPLOYEE_INSURANCE: "社会保険離脱",
     AcquisitionReason.LEFT_LIVELIHOOD_ASSISTANCE: "生活保護廃止",
+    AcquisitionReason.MIGRATION: "移行（旧システムの資格）",
     LossReason.MOVE_OUT: "転出",
     LossReason.EMIGRATION: "国外転出",
     LossReason.DEATH: "死亡",

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import uuid
 from collections.abc import Iterable, Sequence
 
-from sqlalchemy import func
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session, aliased
 
-from nhi.models import NhiCoverageEvent, NhiQualificationVersion, QualificationStatus
+from nhi.models import LossReason, NhiCoverageEvent, NhiQualificationVersion, QualificationStatus
 from tenancy.repository import scoped
 
 V = NhiQualificationVersion
@@ -69,3 +70,43 @@ def coverage_events(
     if cover is not None:
         stmt = stmt.where(NhiCoverageEvent.cover == cover)
     return session.scalars(stmt.order_by(NhiCoverageEvent.cover, NhiCoverageEvent.seq)).all()
+
+
+def periods(
+    session: Session,
+    start: dt.date,
+    end: dt.date,
+    person_ids: Iterable[uuid.UUID] | None = None,
+) -> list[tuple[uuid.UUID, dt.date, dt.date | None, str | None]]:
+    """(person, acquired_on, lost_on, loss_reason) of every qualification in force in its newest
+    revision (not voided) that covers a day from ``start`` to ``end`` — or that ended on the 75th
+    birthday before ``start`` (the 特定同一世帯所属者 of the reduction test). Columns only: the
+    annual assessment reads every qualification of the municipality at once."""
+    ranked_query = scoped(session, V)
+    if person_ids is not None:
+        ranked_query = ranked_query.where(V.person_id.in_(list(person_ids)))
+    ranked = ranked_query.with_only_columns(
+        V.person_id,
+        V.status,
+        V.acquired_on,
+        V.lost_on,
+        V.loss_reason,
+        func.row_number()
+        .over(partition_by=V.qualification_id, order_by=V.revision.desc())
+        .label("rn"),
+    ).subquery()
+    stmt = (
+        select(ranked.c.person_id, ranked.c.acquired_on, ranked.c.lost_on, ranked.c.loss_reason)
+        .where(
+            ranked.c.rn == 1,
+            ranked.c.status == QualificationStatus.ACTIVE,
+            ranked.c.acquired_on <= end,
+            or_(
+                ranked.c.lost_on.is_(None),
+                ranked.c.lost_on > start,
+                ranked.c.loss_reason == LossReason.AGE_75,
+            ),
+        )
+        .order_by(ranked.c.person_id, ranked.c.acquired_on)
+    )
+    return [(p, a, lost, reason) for p, a, lost, reason in session.execute(stmt)]

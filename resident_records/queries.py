@@ -516,6 +516,31 @@ def birth_dates(
 
 
 @dataclass(frozen=True)
+class PersonNow:
+    status: str
+    birth_date: dt.date | None
+
+
+def persons_now(session: Session, person_ids: Collection[uuid.UUID]) -> dict[uuid.UUID, PersonNow]:
+    """Status and birth date of persons as the register holds them now, including what this
+    unit of work has written and not yet flushed: a handler reacting to an event in the same
+    transaction reads them without forcing a flush of everything pending (the commit sends the
+    whole unit of work in one round trip, core.db.flush_inserts_pipelined)."""
+    wanted = set(person_ids)
+    out: dict[uuid.UUID, PersonNow] = {}
+    for obj in [*session.new, *session.identity_map.values()]:
+        if isinstance(obj, ResidentCurrent) and obj.person_id in wanted:
+            out[obj.person_id] = PersonNow(obj.status, obj.birth_date)
+    rest = sorted(wanted - out.keys())
+    if rest:
+        # Nothing of these persons is pending in this session, so the stored rows are current.
+        with session.no_autoflush:
+            for pid, cur in repo.currents(session, rest).items():
+                out[pid] = PersonNow(cur.status, cur.birth_date)
+    return out
+
+
+@dataclass(frozen=True)
 class Removal:
     """When and by which event a person leaves (or left) the register."""
 

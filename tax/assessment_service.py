@@ -30,11 +30,11 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, func, select, text
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from core import audit
-from core.db import bulk_insert, utcnow
+from core.db import bulk_insert, run_lock, utcnow
 from core.errors import Conflict, ValidationFailed
 from core.ids import new_id
 from core.scoping import require_context
@@ -71,6 +71,7 @@ from tenancy.parameters import TenantParameters
 
 SPOUSES = frozenset({"妻", "夫"})  # 配偶者控除 needs a legal spouse: not 妻（未届）/夫（未届）
 CHUNK = 2_000
+LOCK_NAMESPACE = 7301  # core.db.run_lock(namespace, key); the NHI premium run uses 7302
 
 
 @dataclass(frozen=True)
@@ -435,29 +436,14 @@ def _write(
 
 @contextmanager
 def _run_lock(session: Session, tenant_id: int, fiscal_year: int) -> Iterator[None]:
-    """One run per municipality and year at a time (PostgreSQL session lock; SQLite serialises
-    writers itself)."""
-    bind = session.get_bind()
-    engine = bind.engine if isinstance(bind, Connection) else bind
-    if engine.dialect.name != "postgresql":
-        yield
-        return
-    key = tenant_id * 10_000 + fiscal_year
-    # A connection of its own: the run commits chunk by chunk, and the session hands its
-    # connection back to the pool at each commit, which would drop a session-level lock.
-    with engine.connect() as lock:
-        got = lock.execute(text("SELECT pg_try_advisory_lock(7301, :k)"), {"k": key}).scalar()
-        lock.commit()
+    """One run per municipality and year at a time (core.db.run_lock)."""
+    with run_lock(session, LOCK_NAMESPACE, tenant_id * 10_000 + fiscal_year) as got:
         if not got:
             raise Conflict(
                 f"{fiscal_year}年度の賦課処理は既に実行中です。",
                 code="assessment_run_in_progress",
             )
-        try:
-            yield
-        finally:
-            lock.execute(text("SELECT pg_advisory_unlock(7301, :k)"), {"k": key})
-            lock.commit()
+        yield
 
 
 def assess_year(

@@ -37,6 +37,7 @@ SHIPPED = {
     "inhabitant_tax_certificate.html",
     "inhabitant_tax_notice.html",
     "special_collection_notice.html",
+    "nhi_premium_notice.html",
 }
 
 

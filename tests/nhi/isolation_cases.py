@@ -12,7 +12,14 @@ from typing import Any
 
 from fastapi.testclient import TestClient
 
+from core import audit
+from core.scoping import TenantContext, TenantId
+from core.uow import UnitOfWork
+from nhi.assessment_service import assess_year
+from tenancy import repository as tenancy_repo
+from tenancy.parameters import TenantParameters
 from tests.helpers import IMIZU, NAMERIKAWA, bearer
+from tests.nhi.premium_support import rates
 from tests.nhi.qualification_support import (
     born_years_ago,
     days,
@@ -134,6 +141,43 @@ def case_get_household(client: TestClient, state: Any, database: Any, demo: Any)
 
 CASES[("GET", HOUSEHOLD)] = case_get_household
 
+ASSESSED_YEAR = 2026
+
+
+def _assess(state: Any, tenant_id: int) -> None:
+    """The annual NHI assessment of one municipality (as ``jichitai nhi assess`` runs it)."""
+    with UnitOfWork(state.session_factory) as uow:
+        uow.set_tenant(TenantContext(TenantId(tenant_id)))
+        assess_year(
+            uow.session,
+            ASSESSED_YEAR,
+            TenantParameters(nhi=rates(ASSESSED_YEAR)),
+            audit.Actor("staff", "isolation"),
+        )
+
+
+def case_get_assessments(client: TestClient, state: Any, database: Any, demo: Any) -> None:
+    theirs = _insured(client, state, NAMERIKAWA)["household_ids"][0]
+    own = _insured(client, state, IMIZU)["household_ids"][0]
+    _assess(state, demo[NAMERIKAWA])
+    _assess(state, demo[IMIZU])
+    url = f"{HOUSEHOLD}/assessments?fiscal_year={ASSESSED_YEAR}"
+    officer = bearer(state, IMIZU, "nhi_officer")
+    ok = client.get(url.format(household_id=own), headers=officer)
+    assert ok.status_code == 200, ok.text
+    assert ok.json()["revisions"][0]["total"] == ok.json()["breakdown"]["total"] > 0
+    _assert_404(
+        client.get(url.format(household_id=theirs), headers=officer), "nhi_assessment_not_found"
+    )
+    assert ("nhi.assessment_read", theirs) not in _audit_subjects(client, state, NAMERIKAWA)
+    mine = client.get(
+        url.format(household_id=theirs), headers=bearer(state, NAMERIKAWA, "nhi_officer")
+    )
+    assert mine.status_code == 200 and mine.json()["revisions"][0]["reason"] == "initial"
+
+
+CASES[("GET", f"{HOUSEHOLD}/assessments")] = case_get_assessments
+
 # A role of the caller's own municipality that may not use the route: NHI routes are for NHI staff.
 UNPRIVILEGED: dict[tuple[str, str], str] = dict.fromkeys(CASES, "clerk")
 BODIES: dict[tuple[str, str], dict[str, Any]] = {
@@ -142,7 +186,13 @@ BODIES: dict[tuple[str, str], dict[str, Any]] = {
     ("POST", f"{PERSON}/livelihood-assistance/started"): {"started_on": days(-1).isoformat()},
     ("POST", f"{PERSON}/livelihood-assistance/ended"): {"ended_on": days(-1).isoformat()},
 }
-SEEDED_TABLES = ("nhi_coverage_events", "nhi_qualification_versions")
+SEEDED_TABLES = (
+    "nhi_coverage_events",
+    "nhi_qualification_versions",
+    "nhi_assessment_runs",
+    "nhi_assessments",
+    "nhi_assessment_members",
+)
 
 
 def seed_namerikawa(client: TestClient, state: Any) -> None:
@@ -150,3 +200,10 @@ def seed_namerikawa(client: TestClient, state: Any) -> None:
     pid = _insured(client, state, NAMERIKAWA)["person_ids"][0]
     joined = record_cover(client, state, pid, *JOINED, lg_code=NAMERIKAWA)
     assert joined.status_code == 201, joined.text
+    # A household still insured, assessed: rows in the assessment tables too.
+    _insured(client, state, NAMERIKAWA)
+    with UnitOfWork(state.session_factory) as uow:
+        municipality = tenancy_repo.municipality_by_code(uow.session, NAMERIKAWA)
+        assert municipality is not None
+        tenant_id = municipality.id
+    _assess(state, tenant_id)

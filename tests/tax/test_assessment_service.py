@@ -16,7 +16,8 @@ from stdnum.jp import cn
 
 from core import audit
 from core.crypto import TenantKeys
-from core.errors import ValidationFailed
+from core.db import run_lock
+from core.errors import Conflict, ValidationFailed
 from core.japanese.checkdigits import with_m11
 from core.uow import UnitOfWork
 from resident_records.schemas import DeathCommand, MoveOutCommand, NonResidentCommand
@@ -389,3 +390,26 @@ def test_the_head_claims_an_earning_spouse_only_within_the_limit(family) -> None
     assert service.breakdown(a)["spouse_deduction"] == 330_000
     w = current(env, spouse)
     assert w is not None and service.breakdown(w)["salary_income"] == 550_000
+
+
+def test_two_runs_of_the_same_year_never_interleave(family, database) -> None:
+    """Two runs of one municipality's year never interleave: while one holds the run lock
+    (PostgreSQL), another is refused at once with a Japanese message; SQLite serialises
+    writers itself, so there the lock is always granted."""
+    env, head, *_ = family
+    upload(env, [record(atena(env, head), HEAD_BIRTH)])
+    with UnitOfWork(env.state.session_factory) as holder:
+        holder.set_tenant(env.ctx)
+        key = env.tenant_id * 10_000 + 2026
+        with run_lock(holder.session, service.LOCK_NAMESPACE, key) as got:
+            assert got
+            if database.is_pg:
+                with pytest.raises(Conflict) as caught:
+                    run(env)
+                assert caught.value.error_code == "assessment_run_in_progress"
+                assert "既に実行中" in caught.value.message
+                assert count(env, TaxAssessment) == 0
+            else:
+                assert run(env).created == 3
+    # Once the holder is gone the run goes ahead.
+    assert run(env).processed == 3

@@ -1,0 +1,976 @@
+"""The annual NHI assessment (当初賦課) and its corrections (更正), one per NHI household.
+
+地方税法703条の4 (国民健康保険税), 706条 (賦課期日 1 April; 月割 for mid-year changes),
+国民健康保険法76条 (the head of the household is liable).
+
+Who is assessed: every household with a member insured at some time in the fiscal year. The
+household is the register's household on its **reference date**: 1 April (賦課期日) for a
+household with a member insured then; otherwise the first day one of its members acquired in the
+year (a family moving in in October is assessed from its move-in). A person belongs, for the
+whole year, to the household they were in on the first day they were insured in the year; the
+liable person is that household's head on its reference date (擬制世帯主 when not insured: their
+income counts for the reduction test only). Household changes after the reference date
+(分離・合併・世帯主変更) do not move anyone's premium to another household in the year — the
+simplification most municipalities' systems make for the 当初賦課, stated here because the law
+leaves the allocation to the ordinance.
+
+Months insured (月割) come from the qualification periods (:func:`nhi.assessment_rules.
+insured_months`); income from the inhabitant tax's income records of the same fiscal year
+(:func:`tax.assessment_service.income_lines`: salary → 給与収入, public pension → 公的年金等収入,
+the rest → other income); rates from the tenant parameters (``TenantParameters.nhi``), fixed on
+the run row so that a correction later in the year applies the same ordinance. A member who left
+NHI at 75 (後期高齢者医療) and is still in the household counts as 特定同一世帯所属者.
+
+Idempotent and resumable like the inhabitant tax's batch (tax.assessment_service): each
+household's facts and the rates are hashed; an unchanged hash writes nothing, a changed one a new
+revision (更正) keeping the earlier ones. Households are taken in household-id order, a chunk at a
+time, each chunk committed with the run's cursor, so a crashed run resumes after the last
+committed household. A PostgreSQL advisory lock on a connection of its own keeps two runs of one
+municipality and year from overlapping. Corrections of a few households (:func:`reassess`) run in
+the caller's transaction — a move-out at the counter and the premium it changes commit together.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import math
+import multiprocessing
+import os
+import uuid
+from collections import defaultdict
+from collections.abc import Callable, Collection, Iterable, Iterator
+from concurrent.futures import Future, ProcessPoolExecutor
+from contextlib import contextmanager
+from dataclasses import dataclass
+from fractions import Fraction
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from core import audit
+from core.db import bulk_insert, run_lock, utcnow
+from core.errors import Conflict, NotFound, ValidationFailed
+from core.ids import new_id
+from core.japanese.era import fiscal_year_label
+from core.scoping import require_context
+from nhi import assessment_rules
+from nhi import repository as repo
+from nhi.assessment_models import (
+    AssessmentReason,
+    NhiAssessment,
+    NhiAssessmentMember,
+    NhiAssessmentRun,
+    RunStatus,
+)
+from nhi.models import LossReason
+from nhi.rules.facts import Household, Member
+from nhi.rules.parameters import NhiParameters, load_parameters, supported_fiscal_years
+from nhi.rules.premium import HouseholdPremium, assess
+from nhi.rules.rates import NhiRates, check_rates
+from nhi.simulation import SimulationResult, to_result
+from resident_records.queries import ResidentOn, residents_on
+from resident_records.rules.relationship import HEAD
+from tax.assessment_service import IncomeLine, income_lines
+from tax.rules.parameters import TaxParameters
+from tax.rules.parameters import load_parameters as load_tax_parameters
+from tax.rules.parameters import supported_fiscal_years as tax_fiscal_years
+from tenancy.parameters import TenantParameters
+
+CHUNK = 2_000
+POOL_FROM = 20_000  # households to do before worker processes pay for their start
+LOCK_NAMESPACE = 7302  # pg_advisory_lock(namespace, key): the inhabitant tax uses 7301
+CANCELLED_HASH = "cancelled"
+SALARY = "salary"
+PENSION = "public_pension"
+
+
+@dataclass
+class RunReport:
+    run_id: uuid.UUID
+    fiscal_year: int
+    households: int
+    processed: int
+    created: int
+    revised: int
+    unchanged: int
+    cancelled: int
+    resumed: bool
+
+
+def check_fiscal_year(fiscal_year: int) -> None:
+    """A year needs NHI parameters and the inhabitant tax's income rules (the same income)."""
+    years = [y for y in supported_fiscal_years() if y in tax_fiscal_years()]
+    if fiscal_year not in years:
+        listed = "・".join(str(y) for y in years)
+        raise ValidationFailed(
+            f"{fiscal_year}年度の国民健康保険税の賦課基準は登録されていません"
+            f"（対応年度: {listed}）。",
+            code="unsupported_fiscal_year",
+        )
+
+
+def tenant_rates(params: TenantParameters, fiscal_year: int) -> NhiRates:
+    """The municipality's rates (国民健康保険税条例), checked against the year's national caps."""
+    if params.nhi is None:
+        raise ValidationFailed(
+            "国民健康保険税の税率が設定されていません。団体パラメータ（nhi）に"
+            "税率・限度額を設定してから賦課してください。",
+            code="nhi_rates_not_set",
+        )
+    check_rates(params.nhi, load_parameters(fiscal_year))
+    return params.nhi
+
+
+# --- the facts of a year -------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class MemberFacts:
+    """One member of an NHI household for the year: the head, an insured person, or a
+    特定同一世帯所属者."""
+
+    person_id: uuid.UUID
+    birth_date: dt.date | None
+    head: bool
+    months: frozenset[int]  # months insured (April = 0); empty if not insured
+    former_insured: bool = False
+
+    @property
+    def insured(self) -> bool:
+        return bool(self.months)
+
+
+@dataclass(frozen=True)
+class HouseholdFacts:
+    household_id: uuid.UUID
+    reference_date: dt.date
+    members: tuple[MemberFacts, ...]  # the head first
+
+    @property
+    def head(self) -> MemberFacts:
+        return self.members[0]
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """One household's facts as stored, hashed: the rules run only when the hash is new."""
+
+    household: HouseholdFacts
+    inputs_hash: str
+    facts: dict[str, Any]
+
+
+def _rules_birth(birth: dt.date | None, fiscal_year: int) -> dt.date:
+    # 年月日不詳 has no date to compute an age from: taken as an adult of 30 on 1 April, so no
+    # age-based rule (未就学児, 介護 40–64, 18歳未満, 75) applies — none can be shown to.
+    return birth or dt.date(fiscal_year - 30, 4, 1)
+
+
+def household_of(fiscal_year: int, facts: dict[str, Any]) -> Household:
+    """The rules' household from stored facts (the batch and every later read use this)."""
+    return Household(
+        fiscal_year=fiscal_year,
+        members=tuple(
+            Member(
+                birth_date=dt.date.fromisoformat(m["rules_birth_date"]),
+                income=m["income"],
+                salary_revenue=m["salary_revenue"],
+                pension_revenue=m["pension_revenue"],
+                insured=m["months"] > 0,
+                months=m["months"] or 12,
+                former_insured=m["former_insured"],
+            )
+            for m in facts["members"]
+        ),
+    )
+
+
+def rates_digest(rates: NhiRates) -> str:
+    return hashlib.sha256(rates.model_dump_json().encode()).hexdigest()
+
+
+@dataclass
+class YearFacts:
+    """Everything a year's assessment reads, read once: qualifications, register, income."""
+
+    fiscal_year: int
+    params: NhiParameters
+    tax: TaxParameters
+    rates: NhiRates
+    incomes: dict[uuid.UUID, list[IncomeLine]]
+    households: dict[uuid.UUID, HouseholdFacts]
+
+    def __post_init__(self) -> None:
+        self._rates_digest = rates_digest(self.rates)
+
+    def prepare(self, h: HouseholdFacts) -> Prepared:
+        members = []
+        for m in h.members:
+            salary = pension = other = 0
+            for line in self.incomes.get(m.person_id, ()):
+                if line.kind == SALARY:
+                    salary += line.revenue
+                elif line.kind == PENSION:
+                    pension += line.revenue
+                else:
+                    other += line.revenue
+            months = sorted(m.months)
+            members.append(
+                {
+                    "person_id": str(m.person_id),
+                    "head": m.head,
+                    "birth_date": m.birth_date.isoformat() if m.birth_date else None,
+                    "rules_birth_date": _rules_birth(m.birth_date, self.fiscal_year).isoformat(),
+                    "income": other,
+                    "salary_revenue": salary,
+                    "pension_revenue": pension,
+                    "months": len(months),
+                    "first_month": months[0] if months else None,
+                    "last_month": months[-1] if months else None,
+                    "former_insured": m.former_insured,
+                }
+            )
+        facts = {"reference_date": h.reference_date.isoformat(), "members": members}
+        key = self._rates_digest + json.dumps(facts, separators=(",", ":"))
+        return Prepared(h, hashlib.sha256(key.encode()).hexdigest(), facts)
+
+    def premium(self, p: Prepared) -> HouseholdPremium:
+        return assess(household_of(self.fiscal_year, p.facts), self.rates, self.params, self.tax)
+
+
+BY_ID = 5_000  # ids per read of the register or the income records (an index lookup each)
+
+
+def _chunks(ids: Iterable[uuid.UUID]) -> Iterator[list[uuid.UUID]]:
+    values = sorted(ids)
+    for start in range(0, len(values), BY_ID):
+        yield values[start : start + BY_ID]
+
+
+def _residents(
+    session: Session,
+    on: dt.date,
+    *,
+    person_ids: Iterable[uuid.UUID] | None = None,
+    household_ids: Iterable[uuid.UUID] | None = None,
+) -> list[ResidentOn]:
+    """The register's residents on ``on`` among these persons or households, read in chunks."""
+    out: list[ResidentOn] = []
+    for part in _chunks(person_ids or ()):
+        out += residents_on(session, on, person_ids=part)
+    for part in _chunks(household_ids or ()):
+        out += residents_on(session, on, household_ids=part)
+    return out
+
+
+def _member_order(m: MemberFacts) -> tuple[int, int, dt.date, uuid.UUID]:
+    head = 0 if m.head else 1
+    return (head, 1 if m.former_insured else 0, m.birth_date or dt.date.max, m.person_id)
+
+
+def _households(
+    session: Session,
+    params: NhiParameters,
+    periods: list[tuple[uuid.UUID, dt.date, dt.date | None, str | None]],
+    april: list[ResidentOn],
+) -> dict[uuid.UUID, HouseholdFacts]:
+    """Group the insured of the year into households on their reference dates (module doc)."""
+    start = params.fiscal_year_start
+    spans: dict[uuid.UUID, list[tuple[dt.date, dt.date | None]]] = defaultdict(list)
+    left_at_75: set[uuid.UUID] = set()
+    for pid, acquired, lost, reason in periods:
+        if lost is not None and lost <= start:
+            if reason == LossReason.AGE_75:
+                left_at_75.add(pid)
+            continue
+        spans[pid].append((acquired, lost))
+    on_april = {r.person_id: r for r in april}
+
+    # Each insured person's first day in the year and their entry on that day.
+    entry: dict[uuid.UUID, ResidentOn] = {}
+    months: dict[uuid.UUID, frozenset[int]] = {}
+    later: dict[dt.date, list[uuid.UUID]] = defaultdict(list)
+    first_day: dict[uuid.UUID, dt.date] = {}
+    for pid, own in spans.items():
+        raw = assessment_rules.insured_months(own, None, params)
+        if not raw:
+            continue
+        first = assessment_rules.first_insured_day(own, raw, params)
+        first_day[pid] = first
+        if first == start and pid in on_april:
+            entry[pid] = on_april[pid]
+        else:
+            later[first].append(pid)
+    for day, ids in sorted(later.items()):
+        for r in _residents(session, day, person_ids=ids):
+            entry[r.person_id] = r
+    for pid, r in entry.items():
+        capped = assessment_rules.insured_months(spans[pid], r.birth_date, params)
+        if capped:
+            months[pid] = capped
+
+    # Households and their reference dates: the earliest first day of their insured members.
+    insured_in: dict[uuid.UUID, list[uuid.UUID]] = defaultdict(list)
+    reference: dict[uuid.UUID, dt.date] = {}
+    for pid in months:
+        r = entry[pid]
+        if r.household_id is None:
+            continue
+        insured_in[r.household_id].append(pid)
+        day = first_day[pid]
+        reference[r.household_id] = min(day, reference.get(r.household_id, day))
+
+    # Who was in each household on its reference date (for the head and 特定同一世帯所属者).
+    # ``april`` holds the persons with a qualification (and, for a correction, the households'
+    # members): a household whose head is not among them (擬制世帯主) is read whole.
+    residents: dict[uuid.UUID, dict[uuid.UUID, ResidentOn]] = defaultdict(dict)
+    for r in april:
+        if r.household_id is not None and reference.get(r.household_id) == start:
+            residents[r.household_id][r.person_id] = r
+    by_day: dict[dt.date, list[uuid.UUID]] = defaultdict(list)
+    for hid, day in reference.items():
+        if day != start:
+            by_day[day].append(hid)
+        elif not any(r.relationship == HEAD for r in residents[hid].values()):
+            by_day[start].append(hid)
+    for day, hids in sorted(by_day.items()):
+        for r in _residents(session, day, household_ids=hids):
+            if r.household_id is not None:
+                residents[r.household_id][r.person_id] = r
+
+    out: dict[uuid.UUID, HouseholdFacts] = {}
+    for hid, insured in insured_in.items():
+        there = residents[hid]
+        head_id = next((p for p, r in there.items() if r.relationship == HEAD), None)
+        if head_id is None:
+            # No head on the register that day (cannot normally happen): the eldest insured.
+            head_id = min(insured, key=lambda p: (entry[p].birth_date or dt.date.max, p))
+        members: dict[uuid.UUID, MemberFacts] = {}
+        for pid in insured:
+            members[pid] = MemberFacts(pid, entry[pid].birth_date, pid == head_id, months[pid])
+        if head_id not in members:
+            head = there.get(head_id)
+            members[head_id] = MemberFacts(
+                head_id,
+                head.birth_date if head else None,
+                True,
+                frozenset(),
+                former_insured=head_id in left_at_75,
+            )
+        for pid, r in there.items():
+            if pid not in members and pid in left_at_75:
+                members[pid] = MemberFacts(pid, r.birth_date, False, frozenset(), True)
+        out[hid] = HouseholdFacts(
+            hid, reference[hid], tuple(sorted(members.values(), key=_member_order))
+        )
+    return out
+
+
+def load_year(
+    session: Session,
+    fiscal_year: int,
+    rates: NhiRates,
+    person_ids: Collection[uuid.UUID] | None = None,
+    *,
+    with_income: bool = True,
+) -> YearFacts:
+    """Read what a year's assessment needs in the session's tenant: everyone, or only these
+    persons and whoever may share a household with them in the year (a reaction to a change).
+    ``with_income=False`` leaves the income out (only the households are wanted)."""
+    params = load_parameters(fiscal_year)
+    start, end = params.fiscal_year_start, params.fiscal_year_end
+    if person_ids is None:
+        periods = repo.periods(session, start, end)
+        # Only those with a qualification: a third of the residents or fewer, read by id.
+        april = _residents(session, start, person_ids={p for p, *_ in periods})
+    else:
+        periods = repo.periods(session, start, end, person_ids)
+        april = _residents(session, start, person_ids=person_ids)
+    households = _households(session, params, periods, april)
+    wanted = sorted({m.person_id for h in households.values() for m in h.members})
+    incomes: dict[uuid.UUID, list[IncomeLine]] = {}
+    for part in _chunks(wanted if with_income else ()):
+        incomes.update(income_lines(session, fiscal_year, part))
+    return YearFacts(
+        fiscal_year, params, load_tax_parameters(fiscal_year), rates, incomes, households
+    )
+
+
+# --- writing -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Known:
+    revision: int
+    inputs_hash: str
+    instalments: list[int]
+
+
+def _current(
+    session: Session, fiscal_year: int, household_ids: Iterable[uuid.UUID] | None = None
+) -> dict[uuid.UUID, Known]:
+    """Each household's newest revision, its facts' hash and its instalments."""
+    a = NhiAssessment
+    stmt = select(a.household_id, a.revision, a.inputs_hash, a.instalments).where(
+        a.fiscal_year == fiscal_year
+    )
+    if household_ids is not None:
+        stmt = stmt.where(a.household_id.in_(list(household_ids)))
+    current: dict[uuid.UUID, Known] = {}
+    for hid, revision, digest, instalments in session.execute(stmt):
+        known = current.get(hid)
+        if known is None or known.revision < revision:
+            current[hid] = Known(revision, digest, instalments)
+    return current
+
+
+def _yen(amount: Fraction) -> int:
+    # 地方税法20条の4の2: no tax is levied in fractions of a yen (with rounding "none" too).
+    return max(0, math.floor(amount))
+
+
+# What the rules decide for one household, as stored: each component's amount and the reduction.
+Summary = tuple[dict[str, int], str]
+
+
+def summary(premium: HouseholdPremium) -> Summary:
+    """The stored figures of a premium: components rounded to the yen, the reduction rate."""
+    return (
+        {c.component.value: _yen(c.amount) for c in premium.components},
+        str(premium.reduction.rate),
+    )
+
+
+_worker_year: tuple[int, NhiRates, NhiParameters, TaxParameters] | None = None
+
+
+def _init_worker(fiscal_year: int, rates: dict[str, Any]) -> None:
+    global _worker_year
+    _worker_year = (
+        fiscal_year,
+        NhiRates.model_validate(rates),
+        load_parameters(fiscal_year),
+        load_tax_parameters(fiscal_year),
+    )
+
+
+def _summaries_in_worker(facts: list[dict[str, Any]]) -> list[Summary]:
+    """In a worker process: the premium rules on a slice of households."""
+    assert _worker_year is not None, "worker not initialised"
+    fiscal_year, rates, params, tax = _worker_year
+    return [summary(assess(household_of(fiscal_year, f), rates, params, tax)) for f in facts]
+
+
+def changed(prepared: list[Prepared], current: dict[uuid.UUID, Known]) -> list[Prepared]:
+    """The households whose facts' hash differs from their revision in force (or who have none)."""
+    out = []
+    for p in prepared:
+        known = current.get(p.household.household_id)
+        if known is None or known.inputs_hash != p.inputs_hash:
+            out.append(p)
+    return out
+
+
+def _write(
+    session: Session,
+    year: YearFacts,
+    prepared: list[Prepared],
+    current: dict[uuid.UUID, Known],
+    run_id: uuid.UUID,
+    today: dt.date,
+    summaries: dict[uuid.UUID, Summary] | None = None,
+) -> tuple[int, int, int]:
+    """Assess and insert what changed; returns (created, revised, unchanged). ``summaries``
+    holds the rules' figures already computed in worker processes, if any."""
+    tenant_id = require_context(session).tenant_id
+    now = utcnow()
+    rows: list[dict[str, Any]] = []
+    member_rows: list[dict[str, Any]] = []
+    created = revised = unchanged = 0
+    for p in prepared:
+        h = p.household
+        known = current.get(h.household_id)
+        if known is not None and known.inputs_hash == p.inputs_hash:
+            unchanged += 1
+            continue
+        if summaries is not None:
+            components, reduction_rate = summaries[h.household_id]
+        else:
+            components, reduction_rate = summary(year.premium(p))
+        total = sum(components.values())
+        if known is None:
+            created += 1
+            revision, reason = 1, AssessmentReason.INITIAL
+            plan = assessment_rules.instalments(total, year.fiscal_year)
+        else:
+            revised += 1
+            revision, reason = known.revision + 1, AssessmentReason.CORRECTION
+            plan = assessment_rules.instalments(
+                total, year.fiscal_year, previous=known.instalments, on=today
+            )
+        assessment_id = new_id()
+        rows.append(
+            {
+                "tenant_id": tenant_id,
+                "id": assessment_id,
+                "fiscal_year": year.fiscal_year,
+                "household_id": h.household_id,
+                "revision": revision,
+                "reason": reason,
+                "run_id": run_id,
+                "assessed_at": now,
+                "inputs_hash": p.inputs_hash,
+                "reference_date": h.reference_date,
+                "head_person_id": h.head.person_id,
+                "nominal_head": not h.head.insured,
+                "insured": sum(1 for m in h.members if m.insured),
+                "reduction_rate": reduction_rate,
+                "components": components,
+                "total": total,
+                "instalments": plan,
+                "facts": p.facts,
+            }
+        )
+        for m in h.members:
+            if m.head or m.insured:
+                member_rows.append(
+                    {
+                        "tenant_id": tenant_id,
+                        "id": new_id(),
+                        "assessment_id": assessment_id,
+                        "fiscal_year": year.fiscal_year,
+                        "household_id": h.household_id,
+                        "person_id": m.person_id,
+                        "head": m.head,
+                        "months": len(m.months),
+                    }
+                )
+        current[h.household_id] = Known(revision, p.inputs_hash, plan)
+    bulk_insert(session, NhiAssessment, rows)
+    bulk_insert(session, NhiAssessmentMember, member_rows)
+    return created, revised, unchanged
+
+
+def _cancel(
+    session: Session,
+    fiscal_year: int,
+    household_ids: Iterable[uuid.UUID],
+    current: dict[uuid.UUID, Known],
+    run_id: uuid.UUID,
+    today: dt.date,
+) -> int:
+    """賦課の取消: a household with nobody insured in the year after all gets a revision of zero
+    (what was due before is refunded: every instalment becomes zero)."""
+    tenant_id = require_context(session).tenant_id
+    now = utcnow()
+    rows = []
+    for hid in sorted(household_ids):
+        known = current.get(hid)
+        if known is None or known.inputs_hash == CANCELLED_HASH:
+            continue
+        previous = session.scalars(
+            select(NhiAssessment).where(
+                NhiAssessment.fiscal_year == fiscal_year,
+                NhiAssessment.household_id == hid,
+                NhiAssessment.revision == known.revision,
+            )
+        ).one()
+        plan = assessment_rules.instalments(0, fiscal_year, previous=known.instalments, on=today)
+        rows.append(
+            {
+                "tenant_id": tenant_id,
+                "id": new_id(),
+                "fiscal_year": fiscal_year,
+                "household_id": hid,
+                "revision": known.revision + 1,
+                "reason": AssessmentReason.CANCELLATION,
+                "run_id": run_id,
+                "assessed_at": now,
+                "inputs_hash": CANCELLED_HASH,
+                "reference_date": previous.reference_date,
+                "head_person_id": previous.head_person_id,
+                "nominal_head": previous.nominal_head,
+                "insured": 0,
+                "reduction_rate": "0",
+                "components": {},
+                "total": 0,
+                "instalments": plan,
+                "facts": {"cancelled": True},
+            }
+        )
+        current[hid] = Known(known.revision + 1, CANCELLED_HASH, plan)
+    bulk_insert(session, NhiAssessment, rows)
+    return len(rows)
+
+
+# --- the annual run --------------------------------------------------------------------------
+
+
+@contextmanager
+def _run_lock(session: Session, tenant_id: int, fiscal_year: int) -> Iterator[None]:
+    """One run per municipality and year at a time (core.db.run_lock)."""
+    with run_lock(session, LOCK_NAMESPACE, tenant_id * 10_000 + fiscal_year) as got:
+        if not got:
+            raise Conflict(
+                f"{fiscal_year}年度の国民健康保険税の賦課処理は既に実行中です。",
+                code="nhi_assessment_run_in_progress",
+            )
+        yield
+
+
+@dataclass
+class _Chunk:
+    households: list[uuid.UUID]
+    prepared: list[Prepared]
+    futures: list[tuple[list[uuid.UUID], Future[list[Summary]]]] | None
+
+
+def _pool(workers: int, fiscal_year: int, rates: NhiRates) -> ProcessPoolExecutor | None:
+    if workers <= 1:
+        return None
+    # spawn, not fork: a forked copy of a process holding database connections may share them.
+    return ProcessPoolExecutor(
+        max_workers=workers,
+        mp_context=multiprocessing.get_context("spawn"),
+        initializer=_init_worker,
+        initargs=(fiscal_year, rates.model_dump(mode="json")),
+    )
+
+
+def _submit(
+    pool: ProcessPoolExecutor | None, todo: list[Prepared], workers: int
+) -> list[tuple[list[uuid.UUID], Future[list[Summary]]]] | None:
+    if pool is None:
+        return None
+    size = max(1, -(-len(todo) // workers))
+    out = []
+    for start in range(0, len(todo), size):
+        part = todo[start : start + size]
+        ids = [p.household.household_id for p in part]
+        out.append((ids, pool.submit(_summaries_in_worker, [p.facts for p in part])))
+    return out
+
+
+def _commit_chunk(
+    session: Session,
+    year: YearFacts,
+    task: _Chunk,
+    current: dict[uuid.UUID, Known],
+    run: NhiAssessmentRun,
+    day: dt.date,
+    done: int,
+) -> int:
+    """Write one chunk and commit it together with the run's cursor; returns households done."""
+    summaries: dict[uuid.UUID, Summary] | None = None
+    if task.futures is not None:
+        summaries = {}
+        for ids, future in task.futures:
+            summaries.update(zip(ids, future.result(), strict=True))
+    created, revised, unchanged = _write(
+        session, year, task.prepared, current, run.id, day, summaries
+    )
+    run.cursor = task.households[-1]
+    run.processed += len(task.households)
+    run.created += created
+    run.revised += revised
+    run.unchanged += unchanged
+    session.commit()
+    return done + len(task.households)
+
+
+def assess_year(
+    session: Session,
+    fiscal_year: int,
+    params: TenantParameters,
+    actor: audit.Actor,
+    *,
+    chunk: int = CHUNK,
+    progress: Callable[[int, int], None] | None = None,
+    stop_after_chunks: int | None = None,
+    today: dt.date | None = None,
+    workers: int | None = None,
+) -> RunReport:
+    """地方税法703条の4・706条・国保法76条: the annual assessment of every NHI household.
+
+    The session must carry the tenant context and no open writes; each chunk is committed here.
+    ``stop_after_chunks`` ends the run early as a crash would (tests of resuming use it).
+    ``workers`` > 1 runs the premium rules in that many processes while this one reads and
+    writes (the rules' exact fractions are the run's largest cost); by default one per core
+    when there are at least ``POOL_FROM`` households to do (starting processes costs seconds).
+    """
+    check_fiscal_year(fiscal_year)
+    rates = tenant_rates(params, fiscal_year)
+    day = today or dt.date.today()
+    tenant_id = require_context(session).tenant_id
+    with _run_lock(session, tenant_id, fiscal_year):
+        run = session.scalars(
+            select(NhiAssessmentRun)
+            .where(
+                NhiAssessmentRun.fiscal_year == fiscal_year,
+                NhiAssessmentRun.status == RunStatus.RUNNING,
+            )
+            .order_by(NhiAssessmentRun.started_at.desc())
+            .limit(1)
+        ).first()
+        resumed = run is not None
+        if run is None:
+            run = NhiAssessmentRun(
+                tenant_id=tenant_id,
+                id=new_id(),
+                fiscal_year=fiscal_year,
+                started_by=f"{actor.kind}:{actor.id}"[:64],
+                rates=rates.model_dump(mode="json"),
+            )
+            session.add(run)
+        else:
+            # A resumed run finishes with the rates it started with.
+            rates = NhiRates.model_validate(run.rates)
+        year = load_year(session, fiscal_year, rates)
+        households = sorted(year.households)
+        current = _current(session, fiscal_year)
+        run.households = len(households)
+        audit.record(
+            session,
+            actor=actor,
+            action="nhi.assessment_run_resumed" if resumed else "nhi.assessment_run_started",
+            subject_type="nhi_assessment_run",
+            subject_id=str(run.id),
+            details={"fiscal_year": fiscal_year, "households": len(households)},
+        )
+        session.commit()
+        cursor = run.cursor
+        todo = [h for h in households if cursor is None or h > cursor]
+        done = len(households) - len(todo)
+        if progress is not None:
+            progress(done, len(households))
+        if workers is None:
+            workers = (os.cpu_count() or 1) if len(todo) >= POOL_FROM else 1
+        pool = _pool(workers, fiscal_year, rates)
+        try:
+            # Chunk k+1 is prepared and handed to the workers before chunk k is written, so the
+            # rules run while the database writes; chunks are still committed in order.
+            pending: _Chunk | None = None
+            for chunks, begin in enumerate(range(0, len(todo), chunk)):
+                if stop_after_chunks is not None and chunks >= stop_after_chunks:
+                    break
+                part = todo[begin : begin + chunk]
+                prepared = [year.prepare(year.households[h]) for h in part]
+                task = _Chunk(part, prepared, _submit(pool, changed(prepared, current), workers))
+                if pending is not None:
+                    done = _commit_chunk(session, year, pending, current, run, day, done)
+                    if progress is not None:
+                        progress(done, len(households))
+                pending = task
+            if pending is not None:
+                done = _commit_chunk(session, year, pending, current, run, day, done)
+                if progress is not None:
+                    progress(done, len(households))
+        finally:
+            if pool is not None:
+                pool.shutdown(wait=True, cancel_futures=True)
+        if stop_after_chunks is not None and done < len(households):
+            return _report(run, resumed)
+        # Households assessed before that have no insured member in the year any more.
+        gone = [h for h in current if h not in year.households]
+        run.cancelled += _cancel(session, fiscal_year, gone, current, run.id, day)
+        run.status = RunStatus.FINISHED
+        run.finished_at = utcnow()
+        audit.record(
+            session,
+            actor=actor,
+            action="nhi.assessment_run_finished",
+            subject_type="nhi_assessment_run",
+            subject_id=str(run.id),
+            details={
+                "fiscal_year": fiscal_year,
+                "processed": run.processed,
+                "created": run.created,
+                "revised": run.revised,
+                "unchanged": run.unchanged,
+                "cancelled": run.cancelled,
+            },
+        )
+        session.commit()
+        return _report(run, resumed)
+
+
+def _report(run: NhiAssessmentRun, resumed: bool) -> RunReport:
+    return RunReport(
+        run.id,
+        run.fiscal_year,
+        run.households,
+        run.processed,
+        run.created,
+        run.revised,
+        run.unchanged,
+        run.cancelled,
+        resumed,
+    )
+
+
+# --- corrections of a few households (reactions to changes) --------------------------------
+
+
+def assessed_years(session: Session) -> list[int]:
+    """Fiscal years with an annual run (started or finished)."""
+    return sorted(session.scalars(select(NhiAssessmentRun.fiscal_year).distinct()))
+
+
+def year_run(session: Session, fiscal_year: int) -> NhiAssessmentRun | None:
+    """The newest annual run of the year: its rates apply to the year's corrections."""
+    return session.scalars(
+        select(NhiAssessmentRun)
+        .where(NhiAssessmentRun.fiscal_year == fiscal_year)
+        .order_by(NhiAssessmentRun.started_at.desc())
+        .limit(1)
+    ).first()
+
+
+def reassess(
+    session: Session,
+    fiscal_year: int,
+    person_ids: Iterable[uuid.UUID],
+    *,
+    today: dt.date | None = None,
+) -> tuple[int, int, int]:
+    """地方税法17条の5 (更正): reassess the households these persons are or were in, in the
+    caller's transaction, with the year's rates. A household left with nobody insured in the
+    year gets a cancelling revision. Returns (created, revised or cancelled, unchanged)."""
+    run = year_run(session, fiscal_year)
+    if run is None:
+        return 0, 0, 0
+    day = today or dt.date.today()
+    rates = NhiRates.model_validate(run.rates)
+    ids = set(person_ids)
+    params = load_parameters(fiscal_year)
+    m = NhiAssessmentMember
+    stored = set(
+        session.scalars(
+            select(m.household_id).where(m.fiscal_year == fiscal_year, m.person_id.in_(ids))
+        )
+    )
+    # Households the persons are in now, for the year (their reference households).
+    first = load_year(session, fiscal_year, rates, ids, with_income=False)
+    touched = stored | set(first.households)
+    if not touched:
+        return 0, 0, 0
+    candidates = set(ids)
+    candidates.update(
+        session.scalars(
+            select(m.person_id).where(m.fiscal_year == fiscal_year, m.household_id.in_(touched))
+        )
+    )
+    candidates.update(
+        r.person_id for r in residents_on(session, params.fiscal_year_start, household_ids=touched)
+    )
+    year = load_year(session, fiscal_year, rates, candidates)
+    current = _current(session, fiscal_year, touched)
+    prepared = [year.prepare(year.households[h]) for h in sorted(touched) if h in year.households]
+    created, revised, unchanged = _write(session, year, prepared, current, run.id, day)
+    gone = [h for h in touched if h not in year.households]
+    cancelled = _cancel(session, fiscal_year, gone, current, run.id, day)
+    return created, revised + cancelled, unchanged
+
+
+# --- reading ---------------------------------------------------------------------------------
+
+
+def history(session: Session, fiscal_year: int, household_id: uuid.UUID) -> list[NhiAssessment]:
+    """Every revision of one household's assessment for one year, the first first."""
+    return list(
+        session.scalars(
+            select(NhiAssessment)
+            .where(
+                NhiAssessment.fiscal_year == fiscal_year,
+                NhiAssessment.household_id == household_id,
+            )
+            .order_by(NhiAssessment.revision)
+        )
+    )
+
+
+def current_assessment(
+    session: Session, fiscal_year: int, household_id: uuid.UUID
+) -> NhiAssessment | None:
+    """The revision in force (the newest)."""
+    newest = session.scalar(
+        select(func.max(NhiAssessment.revision)).where(
+            NhiAssessment.fiscal_year == fiscal_year, NhiAssessment.household_id == household_id
+        )
+    )
+    if newest is None:
+        return None
+    return session.scalars(
+        select(NhiAssessment).where(
+            NhiAssessment.fiscal_year == fiscal_year,
+            NhiAssessment.household_id == household_id,
+            NhiAssessment.revision == newest,
+        )
+    ).one()
+
+
+def current_assessments(session: Session, fiscal_year: int) -> list[NhiAssessment]:
+    """The revision in force of every household assessed in the year (cancelled ones left out),
+    in household order."""
+    newest: dict[uuid.UUID, NhiAssessment] = {}
+    rows = session.scalars(
+        select(NhiAssessment)
+        .where(NhiAssessment.fiscal_year == fiscal_year)
+        .order_by(NhiAssessment.household_id, NhiAssessment.revision)
+    )
+    for row in rows:
+        newest[row.household_id] = row
+    return [a for a in newest.values() if a.reason != AssessmentReason.CANCELLATION]
+
+
+def run_rates(session: Session, row: NhiAssessment) -> NhiRates:
+    run = session.scalars(select(NhiAssessmentRun).where(NhiAssessmentRun.id == row.run_id)).one()
+    return NhiRates.model_validate(run.rates)
+
+
+def rules_premium(row: NhiAssessment, rates: NhiRates) -> HouseholdPremium:
+    """The rules' whole breakdown of a stored assessment, recomputed from its facts and rates."""
+    premium = assess(household_of(row.fiscal_year, row.facts), rates)
+    if sum(_yen(c.amount) for c in premium.components) != row.total:
+        # The rules or the parameter file changed since: showing the new figures under the old
+        # assessment would misstate what was levied.
+        raise ValidationFailed(
+            "賦課の内容が現在の保険税の計算と一致しません。更正の後に照会してください。",
+            code="nhi_assessment_outdated",
+        )
+    return premium
+
+
+def breakdown(session: Session, row: NhiAssessment) -> SimulationResult | None:
+    """Every figure of a stored assessment (the simulation's output); None if cancelled."""
+    if row.reason == AssessmentReason.CANCELLATION:
+        return None
+    return to_result(rules_premium(row, run_rates(session, row)))
+
+
+def require_assessment(
+    session: Session, fiscal_year: int, household_id: uuid.UUID
+) -> list[NhiAssessment]:
+    """The revisions of a household's year; 404 when there is none in this municipality."""
+    rows = history(session, fiscal_year, household_id)
+    if not rows:
+        raise NotFound(
+            f"{fiscal_year_label(fiscal_year)}の国民健康保険税の賦課はありません。",
+            code="nhi_assessment_not_found",
+        )
+    return rows
+
+
+__all__ = [
+    "RunReport",
+    "assess_year",
+    "assessed_years",
+    "breakdown",
+    "current_assessment",
+    "current_assessments",
+    "history",
+    "reassess",
+]

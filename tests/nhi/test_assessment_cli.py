@@ -1,0 +1,111 @@
+"""``jichitai nhi assess / notices`` on a fresh SQLite deployment with a demo register."""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import zipfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from pypdf import PdfReader
+from typer.testing import CliRunner
+
+from core import audit
+from core.scoping import TenantContext, TenantId
+from core.settings import get_settings
+from core.uow import UnitOfWork
+from jichitai.cli import app
+from jichitai.state import AppState
+from nhi.service import enrol_population
+from tenancy import service as tenancy_service
+from tests.helpers import IMIZU
+from tests.nhi.premium_support import rates_dict
+
+runner = CliRunner()
+
+
+@pytest.fixture
+def deployment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    values = {
+        "JICHITAI_DATABASE_URL": f"sqlite:///{tmp_path / 'cli.db'}",
+        "JICHITAI_VAR_DIR": str(tmp_path / "var"),
+        "JICHITAI_MASTER_KEY": "",
+        "JICHITAI_MIGRATION_DATABASE_URL": "",
+    }
+    for key, value in values.items():
+        monkeypatch.setenv(key, value)
+    get_settings.cache_clear()
+    result = runner.invoke(app, ["demo", "--residents", "120"])
+    assert result.exit_code == 0, result.output
+    yield tmp_path
+    get_settings.cache_clear()
+
+
+def _enrol_and_set_rates() -> int:
+    """The demo register's residents brought into NHI, and the city's FY2026 rates set."""
+    state = AppState.from_settings(get_settings())
+    try:
+        with UnitOfWork(state.session_factory) as uow:
+            m = tenancy_service.require_municipality(uow.session, IMIZU)
+            uow.set_tenant(TenantContext(TenantId(m.id)))
+            enrolled = enrol_population(uow.session, dt.date(2026, 3, 1))
+            version, params = tenancy_service.current_parameters(uow.session)
+            tenancy_service.update_parameters(
+                uow.session,
+                params.model_dump(mode="json") | {"nhi": rates_dict(2026)},
+                expected_version=version,
+                actor=audit.Actor("staff", "nhi-cli-test"),
+                reason="国民健康保険税条例の改正",
+            )
+            uow.commit()
+    finally:
+        state.engine.dispose()
+    return enrolled
+
+
+def test_assess_again_and_print_the_notices(deployment: Path) -> None:
+    unset = runner.invoke(app, ["nhi", "assess", "--tenant", IMIZU, "--year", "2026"])
+    assert unset.exit_code == 1
+    assert "国民健康保険税の税率が設定されていません" in unset.output
+
+    assert _enrol_and_set_rates() > 0
+    first = runner.invoke(app, ["nhi", "assess", "--tenant", IMIZU, "--year", "2026"])
+    assert first.exit_code == 0, first.output
+    assert "更正 0 件、変更なし 0 件、取消 0 件" in first.output
+    households = int(first.output.split("国保世帯 ")[1].split(" 世帯")[0].replace(",", ""))
+    assert households > 0 and f"新規 {households:,} 件" in first.output
+    second = runner.invoke(app, ["nhi", "assess", "--tenant", IMIZU, "--year", "2026"])
+    assert second.exit_code == 0, second.output
+    assert f"新規 0 件、更正 0 件、変更なし {households:,} 件" in second.output
+
+    out = deployment / "notices.zip"
+    printed = runner.invoke(
+        app, ["nhi", "notices", "--tenant", IMIZU, "--year", "2026", "--out", str(out)]
+    )
+    assert printed.exit_code == 0, printed.output
+    assert f"{households:,} 通" in printed.output
+    with zipfile.ZipFile(out) as archive:
+        names = archive.namelist()
+        assert len(names) == households
+        first_pdf = archive.read(names[0])
+    text = PdfReader(io.BytesIO(first_pdf)).pages[0].extract_text().replace(" ", "")
+    assert "国民健康保険税納税通知書" in text and "第1期" in text
+
+
+def test_bad_input_is_refused_with_a_japanese_message(deployment: Path) -> None:
+    year = runner.invoke(app, ["nhi", "assess", "--tenant", IMIZU, "--year", "2019"])
+    assert year.exit_code == 1 and "2019年度の国民健康保険税の賦課基準は登録されていません" in (
+        year.output
+    )
+    unknown = runner.invoke(app, ["nhi", "assess", "--tenant", "999999", "--year", "2026"])
+    assert unknown.exit_code == 1
+    suffix = runner.invoke(
+        app, ["nhi", "notices", "--tenant", IMIZU, "--year", "2026", "--out", "x.txt"]
+    )
+    assert suffix.exit_code == 1 and ".pdf または .zip" in suffix.output
+    nothing = runner.invoke(
+        app, ["nhi", "notices", "--tenant", IMIZU, "--year", "2026", "--out", "x.pdf"]
+    )
+    assert nothing.exit_code == 1 and "送付する納税通知書はありません" in nothing.output
