@@ -25,26 +25,18 @@ It prints figures and never asserts timings (the machine may be busy).
 from __future__ import annotations
 
 import argparse
-import base64
 import datetime as dt
-import multiprocessing
 import os
-import resource
 import sys
-import tempfile
 import time
-import uuid
 from typing import Any
 
-from sqlalchemy import create_engine, text
-
-from bench.tax import PG_ADMIN, _incomes
+from bench import fresh_database, in_fresh_process, load_demo, peak_memory_mb
+from bench.tax import _incomes
 from core import audit
-from core.migrate import upgrade
 from core.scoping import TenantContext, TenantId
 from core.settings import Settings
 from core.uow import UnitOfWork
-from jichitai import demo
 from jichitai.demo_data import loader
 from jichitai.state import AppState
 from nhi import assessment_service
@@ -52,7 +44,6 @@ from nhi.rules.premium import assess
 from nhi.rules.rates import NhiRates
 from nhi.service import enrol_population
 from resident_records import population
-from tenancy import repository as tenancy_repo
 from tenancy import service as tenancy_service
 
 DEFAULT_HOUSEHOLDS = 100_000
@@ -90,15 +81,6 @@ def _args(argv: list[str] | None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def _settings(app_url: str, owner_url: str, master_key: str, var: str) -> Settings:
-    return Settings(
-        database_url=app_url,
-        migration_database_url=owner_url,
-        var_dir=var,
-        master_key=master_key,
-    )
-
-
 def _enrol(st: AppState, tenant_id: int) -> int:
     """NHI qualifications for the realistic mix, and the FY2026 rates, in one transaction."""
     with UnitOfWork(st.session_factory) as uow:
@@ -116,8 +98,8 @@ def _enrol(st: AppState, tenant_id: int) -> int:
     return enrolled
 
 
-def _assess_in_child(settings: Settings, tenant_id: int, queue: Any) -> None:
-    """One run in a fresh process: the figure and the peak memory are the run's own."""
+def _assess(settings: Settings, tenant_id: int) -> tuple[int, int, int, float, float]:
+    """One run, as ``jichitai nhi assess`` does it (called in a fresh process)."""
     st = AppState.from_settings(settings)
     with UnitOfWork(st.session_factory) as uow:
         uow.set_tenant(TenantContext(TenantId(tenant_id)))
@@ -125,33 +107,8 @@ def _assess_in_child(settings: Settings, tenant_id: int, queue: Any) -> None:
         started = time.perf_counter()
         report = assessment_service.assess_year(uow.session, FISCAL_YEAR, params, ACTOR)
         seconds = time.perf_counter() - started
-    peak_mb = _peak_mb()
     st.engine.dispose()
-    queue.put((report.households, report.created, report.unchanged, seconds, peak_mb))
-
-
-def _peak_mb() -> float:
-    """This process's own peak resident memory. Linux keeps ``ru_maxrss`` across the exec of a
-    spawned child, so it would report the parent's generation of the population; VmHWM belongs
-    to the address space the exec created."""
-    try:
-        with open("/proc/self/status", encoding="ascii") as status:
-            for line in status:
-                if line.startswith("VmHWM:"):
-                    return int(line.split()[1]) / 1024
-    except OSError:
-        pass
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-
-
-def _run(settings: Settings, tenant_id: int) -> tuple[int, int, int, float, float]:
-    ctx = multiprocessing.get_context("spawn")
-    queue = ctx.Queue()
-    child = ctx.Process(target=_assess_in_child, args=(settings, tenant_id, queue))
-    child.start()
-    result = queue.get()
-    child.join()
-    return result  # type: ignore[no-any-return]
+    return report.households, report.created, report.unchanged, seconds, peak_memory_mb()
 
 
 def _baseline(st: AppState, tenant_id: int) -> tuple[int, int, float]:
@@ -174,33 +131,11 @@ def _baseline(st: AppState, tenant_id: int) -> tuple[int, int, float]:
 def main(argv: list[str] | None = None) -> None:
     args = _args(argv if argv is not None else sys.argv[1:])
     residents = args.residents or args.households * RESIDENTS_PER_HOUSEHOLD
-    name = f"jichitai_bench_{uuid.uuid4().hex[:6]}"
-    admin = create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
-    try:
-        with admin.connect() as conn:
-            conn.execute(text(f'CREATE DATABASE "{name}"'))
-    except Exception as exc:
-        print(f"[PostgreSQL] skipped: {type(exc).__name__}")
-        return
-    try:
-        base = PG_ADMIN.rsplit("/", 1)[0]
-        owner = f"{base}/{name}"
-        upgrade(owner, "jichitai_app")
-        settings = _settings(
-            owner.replace("postgres@", "jichitai_app@", 1),
-            owner,
-            base64.b64encode(os.urandom(32)).decode(),
-            tempfile.mkdtemp(),
-        )
-        st = AppState.from_settings(settings)
-        with UnitOfWork(st.session_factory) as uow:
-            demo.load(uow.session, st.ring)
-            demo.load_machiaza(uow.session)
-            uow.commit()
-        with UnitOfWork(st.session_factory) as uow:
-            member = tenancy_repo.municipality_by_code(uow.session, MEMBER)
-            assert member is not None
-            tenant_id = member.id
+    with fresh_database("nhi") as db:
+        if db is None:
+            return
+        st = AppState.from_settings(db.settings)
+        tenant_id = load_demo(st, MEMBER)
         print(f"[nhi] generating {residents:,} residents of 射水市 …", flush=True)
         started = time.perf_counter()
         with UnitOfWork(st.session_factory, st.bus) as uow:
@@ -215,40 +150,34 @@ def main(argv: list[str] | None = None) -> None:
             uow.commit()
         records = _incomes(st, tenant_id)
         enrolled = _enrol(st, tenant_id)
-        owner_engine = create_engine(owner)
-        with owner_engine.connect() as conn:
-            conn.execute(text("ANALYZE"))
-            conn.commit()
-        owner_engine.dispose()
+        db.analyze()
         print(
             f"[nhi] loaded in {time.perf_counter() - started:.0f} s: {records:,} income records, "
             f"{enrolled:,} insured persons",
             flush=True,
         )
 
-        households, created, _u, seconds, peak = _run(settings, tenant_id)
-        again_households, _c, unchanged, again_s, again_peak = _run(settings, tenant_id)
+        households, created, _u, seconds, peak = in_fresh_process(_assess, db.settings, tenant_id)
+        again, _c, unchanged, again_s, again_peak = in_fresh_process(
+            _assess, db.settings, tenant_id
+        )
         rules_n, rules_members, rules_s = _baseline(st, tenant_id)
         st.engine.dispose()
 
-        rate = households / seconds
-        print(f"[nhi] FY{FISCAL_YEAR}, {enrolled:,} insured, {rules_members:,} household members")
-        print(
-            f"  assessment:  {households:,} households ({created:,} written) in {seconds:6.1f} s "
-            f"= {rate:8,.0f}/s  (target ≥ 5,000/s)  peak {peak:6.0f} MB"
-        )
-        print(
-            f"  re-run:      {again_households:,} households ({unchanged:,} unchanged) in "
-            f"{again_s:6.1f} s = {again_households / again_s:8,.0f}/s  peak {again_peak:6.0f} MB"
-        )
-        print(
-            f"  baseline (premium rules only, in memory): {rules_n / rules_s:8,.0f}/s — "
-            f"the assessment runs at {rate / (rules_n / rules_s):.2f}× the pure rules"
-        )
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+    rate = households / seconds
+    print(f"[nhi] FY{FISCAL_YEAR}, {enrolled:,} insured, {rules_members:,} household members")
+    print(
+        f"  assessment:  {households:,} households ({created:,} written) in {seconds:6.1f} s "
+        f"= {rate:8,.0f}/s  (target ≥ 5,000/s)  peak {peak:6.0f} MB"
+    )
+    print(
+        f"  re-run:      {again:,} households ({unchanged:,} unchanged) in "
+        f"{again_s:6.1f} s = {again / again_s:8,.0f}/s  peak {again_peak:6.0f} MB"
+    )
+    print(
+        f"  baseline (premium rules only, in memory): {rules_n / rules_s:8,.0f}/s — "
+        f"the assessment runs at {rate / (rules_n / rules_s):.2f}× the pure rules"
+    )
 
 
 if __name__ == "__main__":

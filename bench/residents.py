@@ -19,25 +19,21 @@ It prints figures and never asserts timings (the machine may be busy).
 from __future__ import annotations
 
 import argparse
-import base64
 import dataclasses
 import datetime as dt
 import os
 import random
 import statistics
 import sys
-import tempfile
 import time
-import uuid
 from typing import Any
 
 from sqlalchemy import create_engine, text
 
+from bench import fresh_database, load_demo
 from core import audit
 from core.japanese.checkdigits import lg_code_check_digit
-from core.migrate import upgrade
 from core.scoping import TenantContext, TenantId
-from core.settings import Settings
 from core.uow import UnitOfWork
 from jichitai import demo
 from jichitai.demo_data import loader
@@ -48,9 +44,6 @@ from resident_records.service import Register
 from tenancy import repository as tenancy_repo
 from tenancy import service as tenancy_service
 
-PG_ADMIN = os.environ.get(
-    "JICHITAI_TEST_PG_ADMIN_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
-)
 DEFAULT_RESIDENTS = 1_000_000
 BASELINE_RESIDENTS = 20_000
 SEARCHES = 200
@@ -68,18 +61,6 @@ def _args(argv: list[str] | None) -> argparse.Namespace:
         help="residents to generate over the nine members (default 1,000,000)",
     )
     return parser.parse_args(argv)
-
-
-def _state(app_url: str, owner_url: str) -> AppState:
-    upgrade(owner_url, "jichitai_app")
-    return AppState.from_settings(
-        Settings(
-            database_url=app_url,
-            migration_database_url=owner_url,
-            var_dir=tempfile.mkdtemp(),
-            master_key=base64.b64encode(os.urandom(32)).decode(),
-        )
-    )
 
 
 def _member(st: AppState, body: str, name: str) -> str:
@@ -310,37 +291,18 @@ def bench_move_ins_concurrent(st: AppState, threads: int) -> None:
 
 def main(argv: list[str] | None = None) -> None:
     args = _args(argv if argv is not None else sys.argv[1:])
-    name = f"jichitai_bench_{uuid.uuid4().hex[:6]}"
-    admin = create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
-    try:
-        with admin.connect() as conn:
-            conn.execute(text(f'CREATE DATABASE "{name}"'))
-    except Exception as exc:
-        print(f"[PostgreSQL] skipped: {type(exc).__name__}")
-        return
-    try:
-        base = PG_ADMIN.rsplit("/", 1)[0]
-        owner = f"{base}/{name}"
-        st = _state(owner.replace("postgres@", "jichitai_app@", 1), owner)
-        with UnitOfWork(st.session_factory) as uow:
-            demo.load(uow.session, st.ring)
-            demo.load_machiaza(uow.session)
-            uow.commit()
-        with UnitOfWork(st.session_factory) as uow:
-            largest = tenancy_repo.municipality_by_code(uow.session, LARGEST)
-            assert largest is not None
-            tenant_id = largest.id
+    with fresh_database("residents") as db:
+        if db is None:
+            return
+        st = AppState.from_settings(db.settings)
+        tenant_id = load_demo(st, LARGEST)
         bench_generation(st, args.residents)
         _encryption_cost(st, tenant_id)
-        _analyze(owner)
+        _analyze(db.owner_url)
         bench_search(st, tenant_id)
         bench_move_ins(st, tenant_id)
         bench_move_ins_concurrent(st, threads=4)
         st.engine.dispose()
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
 
 
 if __name__ == "__main__":

@@ -20,28 +20,21 @@ It prints figures and never asserts timings (the machine may be busy).
 from __future__ import annotations
 
 import argparse
-import base64
 import datetime as dt
-import multiprocessing
 import os
 import random
-import resource
 import sys
-import tempfile
 import time
 import uuid
 from typing import Any
 
-from sqlalchemy import create_engine, text
-
+from bench import fresh_database, in_fresh_process, load_demo, peak_memory_mb
 from core import audit
 from core.db import bulk_insert
 from core.ids import new_id
-from core.migrate import upgrade
 from core.scoping import TenantContext, TenantId
 from core.settings import Settings
 from core.uow import UnitOfWork
-from jichitai import demo
 from jichitai.demo_data import loader
 from jichitai.state import AppState
 from resident_records import population
@@ -49,12 +42,8 @@ from resident_records.queries import residents_on
 from tax import assessment_service
 from tax.models import IncomeEntry, IncomeImport
 from tax.rules.assessment import assess
-from tenancy import repository as tenancy_repo
 from tenancy import service as tenancy_service
 
-PG_ADMIN = os.environ.get(
-    "JICHITAI_TEST_PG_ADMIN_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
-)
 DEFAULT_RESIDENTS = 125_000
 FISCAL_YEAR = 2026
 MEMBER = "162116"  # 射水市
@@ -71,15 +60,6 @@ def _args(argv: list[str] | None) -> argparse.Namespace:
         help="residents to generate in the member (default 125,000)",
     )
     return parser.parse_args(argv)
-
-
-def _settings(app_url: str, owner_url: str, master_key: str, var: str) -> Settings:
-    return Settings(
-        database_url=app_url,
-        migration_database_url=owner_url,
-        var_dir=var,
-        master_key=master_key,
-    )
 
 
 def _incomes(st: AppState, tenant_id: int) -> int:
@@ -153,8 +133,8 @@ def _incomes(st: AppState, tenant_id: int) -> int:
     return len(rows)
 
 
-def _assess_in_child(settings: Settings, tenant_id: int, queue: Any) -> None:
-    """One run in a fresh process: the figure and the peak memory are the run's own."""
+def _assess(settings: Settings, tenant_id: int) -> tuple[int, int, int, float, float]:
+    """One run, as ``jichitai tax assess`` does it (called in a fresh process)."""
     st = AppState.from_settings(settings)
     with UnitOfWork(st.session_factory) as uow:
         uow.set_tenant(TenantContext(TenantId(tenant_id)))
@@ -162,19 +142,8 @@ def _assess_in_child(settings: Settings, tenant_id: int, queue: Any) -> None:
         started = time.perf_counter()
         report = assessment_service.assess_year(uow.session, FISCAL_YEAR, params, ACTOR)
         seconds = time.perf_counter() - started
-    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     st.engine.dispose()
-    queue.put((report.taxpayers, report.created, report.unchanged, seconds, peak_mb))
-
-
-def _run(settings: Settings, tenant_id: int) -> tuple[int, int, int, float, float]:
-    ctx = multiprocessing.get_context("spawn")
-    queue = ctx.Queue()
-    child = ctx.Process(target=_assess_in_child, args=(settings, tenant_id, queue))
-    child.start()
-    result = queue.get()
-    child.join()
-    return result  # type: ignore[no-any-return]
+    return report.taxpayers, report.created, report.unchanged, seconds, peak_memory_mb()
 
 
 def _baseline(st: AppState, tenant_id: int) -> tuple[int, float]:
@@ -192,33 +161,11 @@ def _baseline(st: AppState, tenant_id: int) -> tuple[int, float]:
 
 def main(argv: list[str] | None = None) -> None:
     args = _args(argv if argv is not None else sys.argv[1:])
-    name = f"jichitai_bench_{uuid.uuid4().hex[:6]}"
-    admin = create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
-    try:
-        with admin.connect() as conn:
-            conn.execute(text(f'CREATE DATABASE "{name}"'))
-    except Exception as exc:
-        print(f"[PostgreSQL] skipped: {type(exc).__name__}")
-        return
-    try:
-        base = PG_ADMIN.rsplit("/", 1)[0]
-        owner = f"{base}/{name}"
-        upgrade(owner, "jichitai_app")
-        settings = _settings(
-            owner.replace("postgres@", "jichitai_app@", 1),
-            owner,
-            base64.b64encode(os.urandom(32)).decode(),
-            tempfile.mkdtemp(),
-        )
-        st = AppState.from_settings(settings)
-        with UnitOfWork(st.session_factory) as uow:
-            demo.load(uow.session, st.ring)
-            demo.load_machiaza(uow.session)
-            uow.commit()
-        with UnitOfWork(st.session_factory) as uow:
-            member = tenancy_repo.municipality_by_code(uow.session, MEMBER)
-            assert member is not None
-            tenant_id = member.id
+    with fresh_database("inhabitant tax") as db:
+        if db is None:
+            return
+        st = AppState.from_settings(db.settings)
+        tenant_id = load_demo(st, MEMBER)
         print(f"[inhabitant tax] generating {args.residents:,} residents of 射水市 …", flush=True)
         with UnitOfWork(st.session_factory, st.bus) as uow:
             population.generate(
@@ -231,35 +178,29 @@ def main(argv: list[str] | None = None) -> None:
             )
             uow.commit()
         records = _incomes(st, tenant_id)
-        owner_engine = create_engine(owner)
-        with owner_engine.connect() as conn:
-            conn.execute(text("ANALYZE"))
-            conn.commit()
-        owner_engine.dispose()
+        db.analyze()
 
-        taxpayers, created, _u, seconds, peak = _run(settings, tenant_id)
-        again_taxpayers, _c, unchanged, again_s, again_peak = _run(settings, tenant_id)
+        taxpayers, created, _u, seconds, peak = in_fresh_process(_assess, db.settings, tenant_id)
+        again, _c, unchanged, again_s, again_peak = in_fresh_process(
+            _assess, db.settings, tenant_id
+        )
         rules_n, rules_s = _baseline(st, tenant_id)
         st.engine.dispose()
 
-        rate = taxpayers / seconds
-        print(f"[inhabitant tax] FY{FISCAL_YEAR}, {records:,} income records")
-        print(
-            f"  assessment:  {taxpayers:,} taxpayers ({created:,} written) in {seconds:6.1f} s = "
-            f"{rate:8,.0f}/s  (target ≥ 5,000/s)  peak {peak:6.0f} MB (target ≤ 500 MB)"
-        )
-        print(
-            f"  re-run:      {again_taxpayers:,} taxpayers ({unchanged:,} unchanged) in "
-            f"{again_s:6.1f} s = {again_taxpayers / again_s:8,.0f}/s  peak {again_peak:6.0f} MB"
-        )
-        print(
-            f"  baseline (rules only, in memory): {rules_n / rules_s:8,.0f}/s — "
-            f"the assessment runs at {rate / (rules_n / rules_s):.2f}× the pure rules"
-        )
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+    rate = taxpayers / seconds
+    print(f"[inhabitant tax] FY{FISCAL_YEAR}, {records:,} income records")
+    print(
+        f"  assessment:  {taxpayers:,} taxpayers ({created:,} written) in {seconds:6.1f} s = "
+        f"{rate:8,.0f}/s  (target ≥ 5,000/s)  peak {peak:6.0f} MB (target ≤ 500 MB)"
+    )
+    print(
+        f"  re-run:      {again:,} taxpayers ({unchanged:,} unchanged) in "
+        f"{again_s:6.1f} s = {again / again_s:8,.0f}/s  peak {again_peak:6.0f} MB"
+    )
+    print(
+        f"  baseline (rules only, in memory): {rules_n / rules_s:8,.0f}/s — "
+        f"the assessment runs at {rate / (rules_n / rules_s):.2f}× the pure rules"
+    )
 
 
 if __name__ == "__main__":

@@ -19,18 +19,18 @@ import re
 import statistics
 import sys
 import time
-import uuid
 
 from fastapi.testclient import TestClient
-from sqlalchemy import create_engine, select, text
+from sqlalchemy import select
 
+from bench import fresh_database, load_demo
 from bench import residents as rbench
 from core.scoping import TenantContext, TenantId
 from core.uow import UnitOfWork
 from jichitai import demo
 from jichitai.app import create_app
+from jichitai.state import AppState
 from resident_records.models import ResidentCurrent
-from tenancy import repository as tenancy_repo
 
 RUNS = 40
 KANA = ["タカ", "ヤマ", "サト", "イト", "ナカ", "コバ", "ワタ", "スズ", "マツ", "ハヤ"]
@@ -82,29 +82,17 @@ def main(argv: list[str] | None = None) -> None:
         default=int(os.environ.get("JICHITAI_BENCH_RESIDENTS", rbench.DEFAULT_RESIDENTS)),
     )
     args = parser.parse_args(argv if argv is not None else sys.argv[1:])
-    name = f"jichitai_bench_{uuid.uuid4().hex[:6]}"
-    admin = create_engine(rbench.PG_ADMIN, isolation_level="AUTOCOMMIT")
-    try:
-        with admin.connect() as conn:
-            conn.execute(text(f'CREATE DATABASE "{name}"'))
-    except Exception as exc:
-        print(f"[PostgreSQL] skipped: {type(exc).__name__}")
-        return
-    try:
-        owner = f"{rbench.PG_ADMIN.rsplit('/', 1)[0]}/{name}"
-        st = rbench._state(owner.replace("postgres@", "jichitai_app@", 1), owner)
-        with UnitOfWork(st.session_factory) as uow:
-            demo.load(uow.session, st.ring)
-            demo.load_machiaza(uow.session)
-            uow.commit()
+    with fresh_database("web") as db:
+        if db is None:
+            return
+        st = AppState.from_settings(db.settings)
+        tenant_id = load_demo(st, rbench.LARGEST)
         codes = [code for code, *_rest in demo.MEMBERS]
         seconds, _reports = rbench._generate(st, codes, args.residents, "auto")
-        rbench._analyze(owner)
+        rbench._analyze(db.owner_url)
         print(f"[web] {args.residents:,} residents loaded in {seconds:.0f} s")
         with UnitOfWork(st.session_factory) as uow:
-            largest = tenancy_repo.municipality_by_code(uow.session, rbench.LARGEST)
-            assert largest is not None
-            uow.set_tenant(TenantContext(TenantId(largest.id)))
+            uow.set_tenant(TenantContext(TenantId(tenant_id)))
             sample = list(
                 uow.session.execute(
                     select(ResidentCurrent.person_id, ResidentCurrent.household_id)
@@ -128,10 +116,6 @@ def main(argv: list[str] | None = None) -> None:
         _row("転入届 form", _time(client, ["/residents-move-in"]))
         _row("証明書 form", _time(client, [f"/certificates/new?person_id={p}" for p, _h in picks]))
         st.engine.dispose()
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
 
 
 if __name__ == "__main__":

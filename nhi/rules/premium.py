@@ -19,6 +19,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from fractions import Fraction
+from functools import lru_cache
 
 from nhi.rules.ages import (
     age_at_start,
@@ -118,21 +119,34 @@ class HouseholdPremium:
     @property
     def total_before_rounding(self) -> Fraction:
         """The components after their caps, before each one's rounding."""
-        return sum((c.after_cap for c in self.components), Fraction(0))
+        return sum((c.after_cap for c in self.components), ZERO)
 
     @property
     def total(self) -> Fraction:
         """年間保険料（税）額: the rounded components added up."""
-        return sum((c.amount for c in self.components), Fraction(0))
+        return sum((c.amount for c in self.components), ZERO)
 
     def component(self, component: Component) -> ComponentPremium | None:
         """The figures of ``component`` (None if the fiscal year has no such component)."""
         return next((c for c in self.components if c.component is component), None)
 
 
+ZERO = Fraction(0)
+
+
+@lru_cache(maxsize=256)
+def exact(value: Decimal | int) -> Fraction:
+    """A rate or share as an exact fraction (converted once: Decimal → Fraction is slow, and a
+    batch meets the same few rates hundreds of thousands of times)."""
+    return Fraction(value)
+
+
 def prorate(annual: Fraction | int, months: int) -> Fraction:
     """地方税法706条 (月割): an annual amount for ``months`` of twelve."""
-    return Fraction(annual) * months / MONTHS_IN_YEAR
+    # One Fraction built directly (one gcd) rather than three intermediate ones.
+    if isinstance(annual, int):
+        return Fraction(annual * months, MONTHS_IN_YEAR)
+    return Fraction(annual.numerator * months, annual.denominator * MONTHS_IN_YEAR)
 
 
 def member_status(
@@ -209,21 +223,21 @@ def member_share(
     months = _months_in(component, status)
     levy_base = status.income.levy_base
     # Rates are percentages: 8.3 means 8.3 %.
-    income_levy = prorate(Fraction(rates.income_rate) / 100 * levy_base, months)
+    income_levy = prorate(exact(rates.income_rate) * levy_base / 100, months)
     asset_levy = (
-        prorate(Fraction(rates.asset_rate) / 100 * member.asset_tax, months)
+        prorate(exact(rates.asset_rate) * member.asset_tax / 100, months)
         if rates.asset_rate is not None
-        else Fraction(0)
+        else ZERO
     )
     annual_per_capita = per_capita_rate(component, rates, status)
     before = prorate(annual_per_capita, months)
-    reduction = before * Fraction(reduction_rate)
+    reduction = before * exact(reduction_rate)
     after_reduction = before - reduction
     # The 未就学児 half comes after the 7割・5割・2割 reduction (施行令29条の7の3).
     preschool_reduction = (
-        after_reduction * (1 - Fraction(params.preschool_share))
+        after_reduction * (1 - exact(params.preschool_share))
         if status.preschool and component in PRESCHOOL_COMPONENTS
-        else Fraction(0)
+        else ZERO
     )
     return MemberShare(
         index=status.index,
@@ -260,11 +274,11 @@ def component_premium(
     )
     household_months = max((s.months for s in shares), default=0)
     per_household_before = prorate(rates.per_household, household_months)
-    per_household_reduction = per_household_before * Fraction(reduction.rate)
+    per_household_reduction = per_household_before * exact(reduction.rate)
     per_household = per_household_before - per_household_reduction
-    income_levy = sum((s.income_levy for s in shares), Fraction(0))
-    asset_levy = sum((s.asset_levy for s in shares), Fraction(0))
-    per_capita = sum((s.per_capita for s in shares), Fraction(0))
+    income_levy = sum((s.income_levy for s in shares), ZERO)
+    asset_levy = sum((s.asset_levy for s in shares), ZERO)
+    per_capita = sum((s.per_capita for s in shares), ZERO)
     before_cap = income_levy + asset_levy + per_capita + per_household
     cap = prorate(effective_cap(rates, component, params), household_months)
     after_cap = min(before_cap, cap)
@@ -274,13 +288,11 @@ def component_premium(
         household_months=household_months,
         income_levy=income_levy,
         asset_levy=asset_levy,
-        per_capita_before_reduction=sum(
-            (s.per_capita_before_reduction for s in shares), Fraction(0)
-        ),
+        per_capita_before_reduction=sum((s.per_capita_before_reduction for s in shares), ZERO),
         per_household_before_reduction=per_household_before,
         reduction_rate=reduction.rate,
         reduction=sum((s.reduction for s in shares), per_household_reduction),
-        preschool_reduction=sum((s.preschool_reduction for s in shares), Fraction(0)),
+        preschool_reduction=sum((s.preschool_reduction for s in shares), ZERO),
         per_capita=per_capita,
         per_household=per_household,
         before_cap=before_cap,
