@@ -7,7 +7,6 @@ call :func:`simulate`.
 
 from __future__ import annotations
 
-import datetime as dt
 from decimal import ROUND_DOWN, Decimal
 from fractions import Fraction
 from typing import Annotated, Any
@@ -23,8 +22,7 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
-from core.japanese.era import JapaneseDateError
-from core.japanese.era import parse as parse_japanese_date
+from core.inputs import MAX_YEN, BirthDate, object_required
 from nhi.rules.ages import months_before_late_elderly, months_from_birth
 from nhi.rules.facts import Household, Member
 from nhi.rules.parameters import (
@@ -39,37 +37,9 @@ from nhi.rules.rates import NhiRates, Rounding
 from nhi.rules.reduction import ReductionTest
 from tax.rules.parameters import supported_fiscal_years as tax_fiscal_years
 
-# A ceiling far above any real income keeps arithmetic and JSON sane without rejecting anyone.
-MAX_YEN = 100_000_000_000
 MAX_MEMBERS = 20
 # Fractions of a yen (before rounding, or with rounding "none") are shown to this precision.
 SHOWN_PLACES = Decimal("0.0001")
-
-
-def _object(value: Any) -> Any:
-    # Pydantic's own "model_type" error has no Japanese message in jichitai.errors.
-    if value is None or isinstance(value, dict | BaseModel):
-        return value
-    raise PydanticCustomError("object_required", "オブジェクトで指定してください。")
-
-
-def _birth_date(value: Any) -> Any:
-    """ISO dates (1985-04-01) and 和暦 (昭和60年4月1日, S60.4.1) are both accepted."""
-    if isinstance(value, dt.date):
-        return value
-    if isinstance(value, str):
-        try:
-            return dt.date.fromisoformat(value.strip())
-        except ValueError:
-            pass
-        try:
-            return parse_japanese_date(value)
-        except JapaneseDateError:
-            pass
-    raise PydanticCustomError(
-        "birth_date_invalid",
-        "生年月日は 1985-04-01 または 昭和60年4月1日 の形式で入力してください。",
-    )
 
 
 def _months(value: Any) -> Any:
@@ -82,7 +52,6 @@ def _months(value: Any) -> Any:
 
 
 Yen = Annotated[int, Field(strict=True, ge=0, le=MAX_YEN)]
-BirthDate = Annotated[dt.date, BeforeValidator(_birth_date)]
 Months = Annotated[int, BeforeValidator(_months)]
 
 
@@ -145,13 +114,13 @@ class SimulationInput(_Input):
     """A household and its municipality's rates for one fiscal year; ``members[0]`` is the head."""
 
     fiscal_year: Annotated[int, Field(strict=True)]
-    rates: Annotated[NhiRates, BeforeValidator(_object)]
+    rates: Annotated[NhiRates, BeforeValidator(object_required)]
     # Declared before ``members`` so that the members' checks can read it.
     head_insured: bool | None = Field(
         default=None,
         description="世帯主が国保の被保険者か。false なら擬制世帯主（軽減判定にのみ所得を数える）",
     )
-    members: list[Annotated[MemberInput, BeforeValidator(_object)]] = Field(
+    members: list[Annotated[MemberInput, BeforeValidator(object_required)]] = Field(
         min_length=1,
         max_length=MAX_MEMBERS,
         description="世帯員。1人目（members[0]）が世帯主（納付義務者）",

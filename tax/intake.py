@@ -47,12 +47,12 @@ from typing import Annotated, Any, TypeVar
 from pydantic import BaseModel, ConfigDict, Field
 from stdnum.jp import cn as _corporate_number
 
+from core.inputs import MAX_YEN
 from core.japanese.checkdigits import is_valid_m11, is_valid_my_number
 from core.japanese.era import JapaneseDateError
 from core.japanese.era import parse as parse_japanese_date
 from core.japanese.kana import is_kana, normalize_kana
 from tax.rules.facts import IncomeKind
-from tax.simulation import MAX_YEN
 
 __all__ = [
     "COLUMNS",

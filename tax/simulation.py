@@ -21,8 +21,7 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
-from core.japanese.era import JapaneseDateError
-from core.japanese.era import parse as parse_japanese_date
+from core.inputs import MAX_YEN, BirthDate, object_required
 from tax.rules.assessment import Assessment, assess
 from tax.rules.deductions import DependentCategory
 from tax.rules.exemption import ExemptionReason
@@ -37,35 +36,6 @@ from tax.rules.facts import (
     Taxpayer,
 )
 from tax.rules.parameters import PREFECTURES, supported_fiscal_years
-
-# A ceiling far above any real income keeps arithmetic and JSON sane without rejecting anyone.
-MAX_YEN = 100_000_000_000
-
-
-def _object(value: Any) -> Any:
-    # Pydantic's own "model_type" error has no Japanese message in jichitai.errors.
-    if value is None or isinstance(value, dict | BaseModel):
-        return value
-    raise PydanticCustomError("object_required", "オブジェクトで指定してください。")
-
-
-def _birth_date(value: Any) -> Any:
-    """ISO dates (1985-04-01) and 和暦 (昭和60年4月1日, S60.4.1) are both accepted."""
-    if isinstance(value, dt.date):
-        return value
-    if isinstance(value, str):
-        try:
-            return dt.date.fromisoformat(value.strip())
-        except ValueError:
-            pass
-        try:
-            return parse_japanese_date(value)
-        except JapaneseDateError:
-            pass
-    raise PydanticCustomError(
-        "birth_date_invalid",
-        "生年月日は 1985-04-01 または 昭和60年4月1日 の形式で入力してください。",
-    )
 
 
 def _disability(value: Any) -> Any:
@@ -90,7 +60,6 @@ def _single_parent(value: Any) -> Any:
 
 
 Yen = Annotated[int, Field(strict=True, ge=0, le=MAX_YEN)]
-BirthDate = Annotated[dt.date, BeforeValidator(_birth_date)]
 DisabilityField = Annotated[Disability, BeforeValidator(_disability)]
 SingleParentField = Annotated[SingleParent, BeforeValidator(_single_parent)]
 
@@ -109,7 +78,7 @@ class IncomeInput(_Input):
 
 class TaxpayerInput(_Input):
     birth_date: BirthDate
-    incomes: list[Annotated[IncomeInput, BeforeValidator(_object)]] = Field(
+    incomes: list[Annotated[IncomeInput, BeforeValidator(object_required)]] = Field(
         default_factory=list, max_length=50
     )
     social_insurance: Yen = 0
@@ -152,9 +121,9 @@ class SimulationInput(_Input):
     grade: Annotated[int, Field(strict=True, ge=1, le=3, description="級地 (1–3)")]
     prefecture: str = Field(description="都道府県名（例: 富山県）")
     designated_city: bool = Field(default=False, description="政令指定都市か")
-    taxpayer: Annotated[TaxpayerInput, BeforeValidator(_object)]
-    spouse: Annotated[SpouseInput | None, BeforeValidator(_object)] = None
-    dependents: list[Annotated[DependentInput, BeforeValidator(_object)]] = Field(
+    taxpayer: Annotated[TaxpayerInput, BeforeValidator(object_required)]
+    spouse: Annotated[SpouseInput | None, BeforeValidator(object_required)] = None
+    dependents: list[Annotated[DependentInput, BeforeValidator(object_required)]] = Field(
         default_factory=list, max_length=20
     )
 

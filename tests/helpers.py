@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import re
 import uuid
+from pathlib import Path
+from typing import Any
 
 from fastapi.testclient import TestClient
 
@@ -98,3 +100,21 @@ def add_machiaza(state: AppState, lg_code: str, rows: list[tuple[str, str, str]]
                 if rr_repo.machiaza(uow.session, code) is None:
                     uow.session.add(Machiaza(code=code, name=name, kana=kana))
         uow.commit()
+
+
+def cli_environment(tmp_path: Path, monkeypatch: Any) -> dict[str, str]:
+    """Point the ``jichitai`` command at a fresh SQLite deployment under ``tmp_path``.
+
+    The caller clears ``core.settings.get_settings``'s cache again when done."""
+    from core.settings import get_settings
+
+    values = {
+        "JICHITAI_DATABASE_URL": f"sqlite:///{tmp_path / 'cli.db'}",
+        "JICHITAI_VAR_DIR": str(tmp_path / "var"),
+        "JICHITAI_MASTER_KEY": "",
+        "JICHITAI_MIGRATION_DATABASE_URL": "",
+    }
+    for key, value in values.items():
+        monkeypatch.setenv(key, value)
+    get_settings.cache_clear()
+    return values

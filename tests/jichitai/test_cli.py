@@ -16,21 +16,14 @@ from typer.testing import CliRunner
 
 from core.settings import get_settings
 from jichitai.cli import app
+from tests.helpers import cli_environment
 
 runner = CliRunner()
 
 
 @pytest.fixture
 def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, str]]:
-    values = {
-        "JICHITAI_DATABASE_URL": f"sqlite:///{tmp_path / 'cli.db'}",
-        "JICHITAI_VAR_DIR": str(tmp_path / "var"),
-        "JICHITAI_MASTER_KEY": "",
-        "JICHITAI_MIGRATION_DATABASE_URL": "",
-    }
-    for key, value in values.items():
-        monkeypatch.setenv(key, value)
-    get_settings.cache_clear()
+    values = cli_environment(tmp_path, monkeypatch)
     yield values
     get_settings.cache_clear()
 

@@ -20,7 +20,7 @@ from jichitai.cli import app
 from jichitai.state import AppState
 from nhi.service import enrol_population
 from tenancy import service as tenancy_service
-from tests.helpers import IMIZU
+from tests.helpers import IMIZU, cli_environment
 from tests.nhi.premium_support import rates_dict
 
 runner = CliRunner()
@@ -28,15 +28,7 @@ runner = CliRunner()
 
 @pytest.fixture
 def deployment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
-    values = {
-        "JICHITAI_DATABASE_URL": f"sqlite:///{tmp_path / 'cli.db'}",
-        "JICHITAI_VAR_DIR": str(tmp_path / "var"),
-        "JICHITAI_MASTER_KEY": "",
-        "JICHITAI_MIGRATION_DATABASE_URL": "",
-    }
-    for key, value in values.items():
-        monkeypatch.setenv(key, value)
-    get_settings.cache_clear()
+    cli_environment(tmp_path, monkeypatch)
     result = runner.invoke(app, ["demo", "--residents", "120"])
     assert result.exit_code == 0, result.output
     yield tmp_path

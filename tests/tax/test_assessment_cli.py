@@ -20,22 +20,14 @@ from resident_records.queries import persons_by_id, residents_on
 from tax.intake import DocumentKind, IncomeRecord, format_csv
 from tax.rules.facts import IncomeKind
 from tenancy import service as tenancy_service
-from tests.helpers import IMIZU
+from tests.helpers import IMIZU, cli_environment
 
 runner = CliRunner()
 
 
 @pytest.fixture
 def deployment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
-    values = {
-        "JICHITAI_DATABASE_URL": f"sqlite:///{tmp_path / 'cli.db'}",
-        "JICHITAI_VAR_DIR": str(tmp_path / "var"),
-        "JICHITAI_MASTER_KEY": "",
-        "JICHITAI_MIGRATION_DATABASE_URL": "",
-    }
-    for key, value in values.items():
-        monkeypatch.setenv(key, value)
-    get_settings.cache_clear()
+    cli_environment(tmp_path, monkeypatch)
     result = runner.invoke(app, ["demo", "--residents", "300"])
     assert result.exit_code == 0, result.output
     yield tmp_path
