@@ -30,7 +30,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from core import audit
@@ -65,7 +65,7 @@ from tax.rules.facts import (
 from tax.rules.income import compute_income
 from tax.rules.parameters import TaxParameters, load_parameters, supported_fiscal_years
 from tax.simulation import to_result
-from tax.taxpayers import assessment_date
+from tax.taxpayers import assessment_date, resident_taxpayers
 from tenancy.models import Municipality, MunicipalityKind
 from tenancy.parameters import TenantParameters
 
@@ -303,7 +303,7 @@ def load_year(
     day = assessment_date(fiscal_year)
     if person_ids is None:
         incomes = income_lines(session, fiscal_year)
-        on = residents_on(session, day)
+        on = resident_taxpayers(session, fiscal_year)
         candidates: Collection[uuid.UUID] = incomes.keys()
     else:
         first = residents_on(session, day, person_ids=person_ids)
@@ -550,16 +550,6 @@ def _report(run: AssessmentRun, resumed: bool) -> RunReport:
 # --- reassessment of a few persons (reactions to the register) -----------------------------
 
 
-def assessed_years(session: Session, person_ids: Iterable[uuid.UUID]) -> list[int]:
-    """Fiscal years in which any of these persons has an assessment."""
-    stmt = (
-        select(TaxAssessment.fiscal_year)
-        .where(TaxAssessment.person_id.in_(list(person_ids)))
-        .group_by(TaxAssessment.fiscal_year)
-    )
-    return sorted(session.scalars(stmt))
-
-
 def reassess(
     session: Session,
     fiscal_year: int,
@@ -668,20 +658,25 @@ def current_assessment(
     session: Session, fiscal_year: int, person_id: uuid.UUID
 ) -> TaxAssessment | None:
     """The revision in force (the newest)."""
-    newest = session.scalar(
-        select(func.max(TaxAssessment.revision)).where(
-            TaxAssessment.fiscal_year == fiscal_year, TaxAssessment.person_id == person_id
-        )
-    )
-    if newest is None:
-        return None
     return session.scalars(
-        select(TaxAssessment).where(
-            TaxAssessment.fiscal_year == fiscal_year,
-            TaxAssessment.person_id == person_id,
-            TaxAssessment.revision == newest,
-        )
-    ).one()
+        select(TaxAssessment)
+        .where(TaxAssessment.fiscal_year == fiscal_year, TaxAssessment.person_id == person_id)
+        .order_by(TaxAssessment.revision.desc())
+        .limit(1)
+    ).first()
+
+
+def current_assessments(session: Session, fiscal_year: int) -> list[TaxAssessment]:
+    """The revision in force of every person assessed in the year (cancelled ones left out)."""
+    newest: dict[uuid.UUID, TaxAssessment] = {}
+    rows = session.scalars(
+        select(TaxAssessment)
+        .where(TaxAssessment.fiscal_year == fiscal_year)
+        .order_by(TaxAssessment.person_id, TaxAssessment.revision)
+    )
+    for row in rows:
+        newest[row.person_id] = row
+    return [a for a in newest.values() if a.reason != AssessmentReason.CANCELLATION]
 
 
 def special_collections(session: Session, assessment_id: uuid.UUID) -> list[SpecialCollection]:
@@ -690,14 +685,3 @@ def special_collections(session: Session, assessment_id: uuid.UUID) -> list[Spec
             select(SpecialCollection).where(SpecialCollection.assessment_id == assessment_id)
         )
     )
-
-
-__all__ = [
-    "RunReport",
-    "assess_year",
-    "assessed_years",
-    "current_assessment",
-    "history",
-    "reassess",
-    "special_collections",
-]

@@ -25,9 +25,9 @@ from core.db import utcnow
 from core.errors import ValidationFailed
 from core.ids import new_id
 from core.scoping import require_context
-from resident_records.models import MY_NUMBER_CONTEXT
 from resident_records.queries import (
     PersonBrief,
+    my_number_index,
     persons_by_atena_number,
     persons_by_my_number_index,
 )
@@ -81,11 +81,7 @@ def _match(
 ) -> tuple[list[uuid.UUID], list[IntakeError]]:
     records = result.records
     by_atena = persons_by_atena_number(session, [r.atena_number for r in records if r.atena_number])
-    indexes = {
-        r.my_number: keys.blind_index(r.my_number, context=MY_NUMBER_CONTEXT)
-        for r in records
-        if r.my_number
-    }
+    indexes = {r.my_number: my_number_index(keys, r.my_number) for r in records if r.my_number}
     by_index = persons_by_my_number_index(session, indexes.values())
     persons: list[uuid.UUID] = []
     errors: list[IntakeError] = []

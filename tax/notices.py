@@ -22,7 +22,7 @@ from forms.service import BatchItem, DocumentService, Issuer
 from resident_records.queries import postal
 from tax import assessment_service
 from tax.documents import Addressee, DocumentContent, special_collection_notice, tax_notice
-from tax.models import AssessmentReason, SpecialCollection, TaxAssessment
+from tax.models import SpecialCollection
 from tax.rules.collection import OrdinaryCollectionSchedule, SpecialCollectionSchedule
 
 
@@ -38,26 +38,13 @@ def form_of(kind: NoticeKind) -> FormKind:
     return FormKind.SPECIAL_COLLECTION_NOTICE
 
 
-def current_assessments(session: Session, fiscal_year: int) -> list[TaxAssessment]:
-    """The revision in force of every person assessed in the year (cancelled ones left out)."""
-    newest: dict[uuid.UUID, TaxAssessment] = {}
-    rows = session.scalars(
-        select(TaxAssessment)
-        .where(TaxAssessment.fiscal_year == fiscal_year)
-        .order_by(TaxAssessment.person_id, TaxAssessment.revision)
-    )
-    for row in rows:
-        newest[row.person_id] = row
-    return [a for a in newest.values() if a.reason != AssessmentReason.CANCELLATION]
-
-
 def build(
     session: Session, fiscal_year: int, kind: NoticeKind, notice_date: dt.date, issuer: Issuer
 ) -> list[tuple[DocumentContent, uuid.UUID]]:
     """The notices' contents, in person order: (content, person id)."""
     rows = [
         a
-        for a in current_assessments(session, fiscal_year)
+        for a in assessment_service.current_assessments(session, fiscal_year)
         if (a.ordinary_total if kind == NoticeKind.ORDINARY else a.special_total) > 0
     ]
     people = postal(session, [a.person_id for a in rows])

@@ -26,6 +26,7 @@ from jichitai.web.common import (
     unflatten,
     validate_form,
 )
+from jichitai.web.routes import error_page
 from resident_records import certificates, queries
 from resident_records import repository as repo
 from resident_records.certificate_router import issuance_for
@@ -109,14 +110,7 @@ def certificate_form(request: Request, uow: UoW, person_id: uuid.UUID) -> Respon
     """証明書交付の入力: the requester, purpose and the items to print (法12条, J:1000)."""
     who = staff(request, uow, *COUNTER_ROLES)
     if repo.person(uow.session, person_id) is None:
-        return page(
-            request,
-            "error.html",
-            who,
-            404,
-            title="見つかりません",
-            message="指定されたページまたは記録は見つかりません。",
-        )
+        return error_page(request, 404, who)
     values = {
         "kind": FormKind.RESIDENT_RECORD_COPY.value,
         "layout": "individual",
@@ -136,14 +130,7 @@ def certificate_submit(
     who = staff(request, uow, *COUNTER_ROLES)
     check_csrf(request, who, str(form.get("csrf_token", "")))
     if repo.person(uow.session, person_id) is None:
-        return page(
-            request,
-            "error.html",
-            who,
-            404,
-            title="見つかりません",
-            message="指定されたページまたは記録は見つかりません。",
-        )
+        return error_page(request, 404, who)
     values = _values(form)
     action = str(form.get("action", "preview"))
     if action == "release":

@@ -29,6 +29,7 @@ from jichitai.web.common import (
     validate_form,
     viewed,
 )
+from jichitai.web.routes import error_page
 from resident_records import protection, queries
 from resident_records import repository as repo
 from resident_records.models import EVENT_LABELS, EventKind, ResidencyEvent
@@ -96,7 +97,7 @@ def resident(request: Request, uow: UoW, person_id: uuid.UUID) -> Response:
         record = queries.record(uow.session, person_id)
         history = queries.history(uow.session, person_id)
     except NotFound:
-        return page(request, "error.html", who, 404, **_not_found())
+        return error_page(request, 404, who)
     viewed(uow, who, "resident.viewed", person_id)
     protected = bool(protection.protected_ids(uow.session, [person_id], dt.date.today()))
     return page(
@@ -117,13 +118,9 @@ def household(request: Request, uow: UoW, household_id: uuid.UUID) -> Response:
     try:
         read = queries.household(uow.session, household_id)
     except NotFound:
-        return page(request, "error.html", who, 404, **_not_found())
+        return error_page(request, 404, who)
     viewed(uow, who, "household.viewed", household_id)
     return page(request, "household.html", who, household=read)
-
-
-def _not_found() -> dict[str, str]:
-    return {"title": "見つかりません", "message": "指定されたページまたは記録は見つかりません。"}
 
 
 # --- notifications: form → confirmation → receipt -----------------------------------------
@@ -203,7 +200,7 @@ def move_out_form(request: Request, uow: UoW, person_id: uuid.UUID) -> Response:
     who = staff(request, uow, *COUNTER_ROLES)
     cur = repo.current(uow.session, person_id)
     if cur is None or cur.household_id is None:
-        return page(request, "error.html", who, 404, **_not_found())
+        return error_page(request, 404, who)
     read = queries.household(uow.session, cur.household_id)
     viewed(uow, who, "household.viewed", cur.household_id)
     values = {
@@ -225,7 +222,7 @@ def move_out_submit(request: Request, uow: UoW, person_id: uuid.UUID, posted: Po
     check_csrf(request, who, form.get("csrf_token", ""))
     cur = repo.current(uow.session, person_id)
     if cur is None or cur.household_id is None:
-        return page(request, "error.html", who, 404, **_not_found())
+        return error_page(request, 404, who)
     read = queries.household(uow.session, cur.household_id)
     data = unflatten({k: v for k, v in form.items() if k != "person_ids"})
     data["person_ids"] = [v for v in form_data.getlist("person_ids") if isinstance(v, str)]
@@ -257,7 +254,7 @@ def receipt(request: Request, uow: UoW, event_id: uuid.UUID) -> Response:
     who = staff(request, uow, *COUNTER_ROLES)
     event: ResidencyEvent | None = repo.event(uow.session, event_id)
     if event is None:
-        return page(request, "error.html", who, 404, **_not_found())
+        return error_page(request, 404, who)
     persons = [c for c in (repo.current(uow.session, uuid.UUID(p)) for p in event.person_ids) if c]
     viewed(uow, who, "residency_event.viewed", event_id)
     alerts = [

@@ -43,6 +43,7 @@ from jichitai.web.common import (
     unflatten,
     validate_form,
 )
+from jichitai.web.routes import error_page
 from resident_records import queries, transfers
 from resident_records import repository as repo
 from resident_records.models import (
@@ -158,14 +159,7 @@ class Desk:
 
     def not_found(self) -> PageRedirect:
         # The same page whether the record is another municipality's or does not exist at all.
-        return PageRedirect(
-            self.render(
-                "error.html",
-                404,
-                title="見つかりません",
-                message="指定されたページまたは記録は見つかりません。",
-            )
-        )
+        return PageRedirect(error_page(self.request, 404, self.who))
 
     def register(self) -> Register:
         return Register(self.uow, self.who.actor, app_state(self.request).ring)

@@ -28,6 +28,7 @@ from jichitai.web.common import (
     unflatten,
     validate_form,
 )
+from jichitai.web.routes import error_page
 from resident_records import queries
 from resident_records import repository as repo
 from tax.certificates import TaxCertificateRequest, TaxCertificates, TaxRequesterType
@@ -46,17 +47,6 @@ REQUESTERS = [
     (TaxRequesterType.AGENT.value, "代理人（委任状）"),
     (TaxRequesterType.OFFICIAL.value, "公用請求"),
 ]
-
-
-def _not_found(request: Request, who: Principal) -> Response:
-    return page(
-        request,
-        "error.html",
-        who,
-        404,
-        title="見つかりません",
-        message="指定されたページまたは記録は見つかりません。",
-    )
 
 
 def _form_page(
@@ -90,7 +80,7 @@ def tax_certificate_form(request: Request, uow: UoW, person_id: uuid.UUID) -> Re
     """所得・課税証明書の交付の入力 (地方税法20条の10・22条): year, requester, purpose."""
     who = staff(request, uow, *ROLES)
     if repo.person(uow.session, person_id) is None:
-        return _not_found(request, who)
+        return error_page(request, 404, who)
     values = {
         "fiscal_year": str(max(supported_fiscal_years())),
         "requester": {"type": "self"},
@@ -107,7 +97,7 @@ def tax_certificate_submit(
     who = staff(request, uow, *ROLES)
     check_csrf(request, who, str(form.get("csrf_token", "")))
     if repo.person(uow.session, person_id) is None:
-        return _not_found(request, who)
+        return error_page(request, 404, who)
     values = unflatten({k: v for k, v in form.items() if isinstance(v, str) and k != "csrf_token"})
     values.pop("action", None)
     req, errors = validate_form(TaxCertificateRequest, values | {"person_id": str(person_id)})

@@ -7,6 +7,7 @@ import uuid
 from typing import Any
 
 from fastapi.testclient import TestClient
+from sqlalchemy import func, select
 
 from core.japanese.checkdigits import with_m11
 from core.scoping import TenantContext, TenantId
@@ -14,9 +15,10 @@ from core.uow import UnitOfWork
 from resident_records.queries import persons_by_id
 from tax import assessment_service
 from tax.intake import DocumentKind, IncomeRecord, format_csv
+from tax.models import IncomeEntry
 from tax.rules.facts import IncomeKind
 from tenancy import service as tenancy_service
-from tests.helpers import IMIZU, bearer
+from tests.helpers import IMIZU, NAMERIKAWA, bearer
 from tests.tax.isolation_cases import assessed_resident
 
 API = "/api/v1/tax"
@@ -125,3 +127,28 @@ def test_only_tax_staff_upload_and_read(client: TestClient, state, demo) -> None
         f"{API}/assessments/{person_id}", params={"fiscal_year": 1999}, headers=officer
     )
     assert bad_year.status_code == 422
+
+
+def test_a_file_cannot_reach_another_members_person(client: TestClient, state, demo) -> None:
+    theirs = assessed_resident(client, state, NAMERIKAWA)
+    # 宛名番号 are numbered per municipality: 射水市 reads the number as one of its own (or
+    # none), never as 滑川市's person, whatever the import answers.
+    data = format_csv([_record(_atena(state, NAMERIKAWA, theirs), revenue=7_000_000)]).encode()
+    _upload(client, bearer(state, IMIZU, "tax_officer"), data, "theirs.csv")
+    with UnitOfWork(state.session_factory) as uow:
+        m = tenancy_service.require_municipality(uow.session, IMIZU)
+        uow.set_tenant(TenantContext(TenantId(m.id)))
+        reached = uow.session.scalar(
+            select(func.count())
+            .select_from(IncomeEntry)
+            .where(IncomeEntry.person_id == uuid.UUID(theirs))
+        )
+    assert reached == 0
+    # 滑川市's person is untouched: one revision, from its own declaration.
+    mine = client.get(
+        f"{API}/assessments/{theirs}",
+        params={"fiscal_year": 2026},
+        headers=bearer(state, NAMERIKAWA, "tax_officer"),
+    ).json()
+    assert [h["revision"] for h in mine["history"]] == [1]
+    assert mine["current"]["breakdown"]["business_income"] == 4_000_000

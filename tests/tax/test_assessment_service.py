@@ -32,7 +32,7 @@ from tax.rules.income import compute_income
 from tax.rules.parameters import load_parameters
 from tenancy.models import Municipality
 from tenancy.parameters import TenantParameters
-from tests.resident_records.test_service import Env, _new_env, child, person, wife
+from tests.resident_records.test_service import Env, _new_env, child, my_number, person, wife
 
 ACTOR = audit.Actor("staff", "tax-tests")
 PARAMS = TenantParameters()  # 3級地-2 → grade 3
@@ -43,7 +43,7 @@ def corporate(body: str) -> str:
     return cn.calc_check_digit(body) + body
 
 
-def record(atena: str, birth: dt.date, **over: Any) -> IncomeRecord:
+def record(atena: str | None, birth: dt.date, **over: Any) -> IncomeRecord:
     base: dict[str, Any] = {
         "fiscal_year": 2026,
         "document": DocumentKind.SALARY_REPORT,
@@ -413,3 +413,19 @@ def test_two_runs_of_the_same_year_never_interleave(family, database) -> None:
                 assert run(env).created == 3
     # Once the holder is gone the run goes ahead.
     assert run(env).processed == 3
+
+
+def test_a_record_with_only_a_my_number_is_matched_by_its_blind_index(state) -> None:
+    env = _new_env(state)
+    number = my_number("34567890123")
+    moved = env.move_in([person(my_number=number)], effective_on=dt.date(2025, 4, 1))
+    (pid,) = moved.person_ids
+    upload(env, [record(None, HEAD_BIRTH, my_number=number)])
+    stored = env.read(lambda s: list(s.scalars(select(IncomeEntry))))
+    assert [e.person_id for e in stored] == [pid]
+    # A number nobody carries is a rejected line that never quotes the number.
+    other = my_number("45678901234")
+    with pytest.raises(ValidationFailed) as caught:
+        upload(env, [record(None, HEAD_BIRTH, my_number=other, revenue=1)], "other.csv")
+    assert [(d["line"], d["field"]) for d in caught.value.details] == [(2, "my_number")]
+    assert other not in str(caught.value.to_dict())
