@@ -8,8 +8,10 @@ document with default options, the same template and stylesheet inlined):
 * **batch**: pages per second of ``forms.batch.BatchRenderer`` writing one PDF with one worker
   process per core (target ≥ 80 pages/s), next to plain WeasyPrint's pages per second on one core.
 
-Whether WeasyPrint subsets fonts through libharfbuzz-subset is printed first: without it every
-figure is several times worse. Figures only; nothing is asserted (the machine may be busy).
+Plain WeasyPrint runs in a fresh process of its own: ``Renderer`` changes how WeasyPrint keeps
+fonts for the whole process, and the baseline must not profit from it. Whether WeasyPrint
+subsets fonts through libharfbuzz-subset is printed first: without it every figure is several
+times worse. Figures only; nothing is asserted (the machine may be busy).
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ import sys
 import time
 from typing import Any
 
+from bench import in_fresh_process
 from forms import manifest, signing
 from forms.batch import BatchRenderer
 from forms.catalog import FormKind, spec
@@ -90,15 +93,39 @@ def _time(fn: Any, runs: int) -> list[float]:
     return out
 
 
-def bench_single(renderer: Renderer, sources: dict[str, str]) -> None:
+def _inline(html: str, sources: dict[str, str]) -> str:
+    """The document with its stylesheet inlined, as plain WeasyPrint is given it."""
+    return html.replace("</head>", f"<style>{sources['forms.css']}</style></head>", 1)
+
+
+def _plain_single(html: str, runs: int) -> list[float]:
+    """In a fresh process: a new ``HTML(...).write_pdf()`` per document, default options."""
     from weasyprint import HTML
 
+    return _time(lambda: HTML(string=html).write_pdf(), runs)
+
+
+def _plain_pages_per_second(htmls: list[str]) -> float:
+    """In a fresh process: plain WeasyPrint's pages per second on one core."""
+    from weasyprint import HTML
+
+    HTML(string=htmls[0]).write_pdf()  # warm-up, as for ours
+    started = time.perf_counter()
+    pages = 0
+    for h in htmls:
+        document = HTML(string=h).render()
+        document.write_pdf()
+        pages += len(document.pages)
+    return pages / (time.perf_counter() - started)
+
+
+def bench_single(renderer: Renderer, sources: dict[str, str]) -> None:
     form = spec(FormKind.RESIDENT_RECORD_COPY)
     context = _context(1)
-    html = renderer.html(form, context)
-    inline = html.replace("</head>", f"<style>{sources['forms.css']}</style></head>", 1)
+    plain = in_fresh_process(
+        _plain_single, _inline(renderer.html(form, context), sources), SINGLE_RUNS
+    )
     ours = _time(lambda: renderer.render(form, context), SINGLE_RUNS)
-    plain = _time(lambda: HTML(string=inline).write_pdf(), SINGLE_RUNS)
     pdf = renderer.render(form, context)
     cert, key = signing.pdf_certificate("162116", "射水市長", 1, b"\x01" * 32)
     signed = _time(
@@ -119,22 +146,13 @@ def bench_single(renderer: Renderer, sources: dict[str, str]) -> None:
 
 def bench_batch(sources: dict[str, str], workers: int) -> None:
     from pypdf import PdfReader
-    from weasyprint import HTML
 
     contexts = [_context(n) for n in range(BATCH_DOCUMENTS)]
-    plain_renderer = Renderer(sources=sources)
     form = spec(FormKind.RESIDENT_RECORD_COPY)
-    sample = 40
-    inline = [
-        plain_renderer.html(form, c).replace(
-            "</head>", f"<style>{sources['forms.css']}</style></head>", 1
-        )
-        for c in contexts[:sample]
-    ]
-    started = time.perf_counter()
-    for h in inline:
-        HTML(string=h).write_pdf()
-    plain_rate = sample / (time.perf_counter() - started)
+    html = Renderer(sources=sources).html
+    plain_rate = in_fresh_process(
+        _plain_pages_per_second, [_inline(html(form, c), sources) for c in contexts[:40]]
+    )
     with BatchRenderer(sources, workers=workers) as batch:
         batch.warm_up()
         batch.one_pdf(FormKind.RESIDENT_RECORD_COPY, contexts[: workers * 2])  # warm fonts

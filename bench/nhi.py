@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import json
 import os
 import sys
 import time
@@ -118,7 +119,7 @@ def _baseline(st: AppState, tenant_id: int) -> tuple[int, int, float]:
         uow.set_tenant(TenantContext(TenantId(tenant_id)))
         year = assessment_service.load_year(uow.session, FISCAL_YEAR, rates)
     households = [
-        assessment_service.household_of(FISCAL_YEAR, year.prepare(h).facts)
+        assessment_service.household_of(FISCAL_YEAR, json.loads(year.prepare(h).facts))
         for h in year.households.values()
     ]
     members = sum(len(h.members) for h in households)

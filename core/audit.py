@@ -18,15 +18,18 @@ import json
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from sqlalchemy import JSON, BigInteger, Integer, String, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from core.db import Base, UTCDateTime, utcnow
+from core.db import Base, UTCDateTime, add_new, utcnow
 from core.scoping import TenantScoped, each_tenant, require_context
+
+if TYPE_CHECKING:
+    import psycopg
 
 GENESIS_HASH = "0" * 64
 REQUEST_ID_KEY = "jichitai.request_id"
@@ -102,11 +105,35 @@ def compute_hash(prev_hash: str, entry: AuditEntry | dict[str, Any]) -> str:
     return hashlib.sha256(prev_hash.encode() + b"\n" + _canonical(values)).hexdigest()
 
 
-def _lock_chain(session: Session, tenant_id: int) -> None:
+def _locked_head(session: Session, tenant_id: int) -> tuple[int, str] | None:
+    """Take the chain lock (held until commit) and read the head it protects.
+
+    On PostgreSQL both go in one round trip (pipeline mode): the read is a statement of its
+    own after the lock, so under READ COMMITTED its snapshot already sees every entry committed
+    by the transaction that held the lock before. SQLite transactions begin IMMEDIATE (see
+    core.db), which already serialises writers."""
     conn = session.connection()
-    # SQLite transactions begin IMMEDIATE (see core.db), which already serialises writers.
-    if conn.dialect.name == "postgresql":
-        conn.exec_driver_sql("SELECT pg_advisory_xact_lock(%s, %s)", (_LOCK_CLASS, tenant_id))
+    if conn.dialect.name != "postgresql":
+        # No autoflush: no entry of this transaction is pending yet, and the caller's rows go
+        # out with its own flush, in one batch.
+        with session.no_autoflush:
+            last = session.execute(
+                select(AuditEntry.seq, AuditEntry.entry_hash)
+                .order_by(AuditEntry.seq.desc())
+                .limit(1)
+            ).first()
+        return (last.seq, last.entry_hash) if last else None
+    dbapi = cast("psycopg.Connection[Any]", conn.connection.dbapi_connection)
+    with dbapi.pipeline(), dbapi.cursor() as lock, dbapi.cursor() as head:
+        lock.execute("SELECT pg_advisory_xact_lock(%s, %s)", (_LOCK_CLASS, tenant_id))
+        # Raw SQL skips the ORM's tenant filter: the tenant is named here (and RLS holds).
+        head.execute(
+            "SELECT seq, entry_hash FROM audit_entries WHERE tenant_id = %s"
+            " ORDER BY seq DESC LIMIT 1",
+            (tenant_id,),
+        )
+        row = head.fetchone()
+    return (int(row[0]), str(row[1])) if row else None
 
 
 def record(
@@ -127,18 +154,9 @@ def record(
     heads = _transaction_heads(session)
     head = heads.get(ctx.tenant_id)
     if head is None:
-        # First entry of this tenant in this transaction: take the chain lock, which is held
-        # until commit, so the head read here stays the head for the rest of the transaction.
-        _lock_chain(session, ctx.tenant_id)
-        # No autoflush: no entry of this transaction is pending yet, and the caller's rows go
-        # out with its own flush, in one batch.
-        with session.no_autoflush:
-            last = session.execute(
-                select(AuditEntry.seq, AuditEntry.entry_hash)
-                .order_by(AuditEntry.seq.desc())
-                .limit(1)
-            ).first()
-        head = (last.seq, last.entry_hash) if last else (0, GENESIS_HASH)
+        # First entry of this tenant in this transaction: the head read under the chain lock
+        # stays the head for the rest of the transaction.
+        head = _locked_head(session, ctx.tenant_id) or (0, GENESIS_HASH)
     entry = AuditEntry(
         tenant_id=ctx.tenant_id,
         seq=head[0] + 1,
@@ -156,8 +174,8 @@ def record(
     )
     entry.entry_hash = compute_hash(entry.prev_hash, entry)
     heads[ctx.tenant_id] = (entry.seq, entry.entry_hash)
-    # No flush: entries go out with the unit of work's next flush, in one batch.
-    session.add(entry)
+    # Append-only: written with Core at the unit of work's next flush, in one batch.
+    add_new(session, entry)
     return entry
 
 

@@ -89,9 +89,13 @@ def set_context(session: Session, ctx: TenantContext | None) -> None:
     previous = get_context(session)
     if previous == ctx and _CONTEXT_KEY in session.info:
         return  # nothing changes: no flush, no round trip for set_config
-    if previous is not None and (session.new or session.dirty):
+    if previous is not None:
+        from core.db import write_pending
+
         # Pending rows belong to the context they were made in: write them before switching.
-        session.flush()
+        write_pending(session)
+        if session.new or session.dirty:
+            session.flush()
     session.info[_CONTEXT_KEY] = ctx
     if session.in_transaction():
         # The ORM hook reads session.info per statement; the RLS setting is per transaction, so

@@ -7,7 +7,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from core.db import flush_inserts_pipelined
+from core.db import add_new, flush_inserts_pipelined
 from core.events import DomainEvent, EventBus, to_outbox
 from core.scoping import TenantContext, TenantId, get_context, set_context, tenant_scope
 
@@ -78,7 +78,8 @@ class UnitOfWork:
     def _handle(self, event: DomainEvent) -> None:
         for handler in self.bus.handlers_for(event):
             handler(event, self)
-        self.session.add(to_outbox(event))
+        # Outbox rows are only ever inserted: queued for the commit's one Core round trip.
+        add_new(self.session, to_outbox(event))
 
     def commit(self) -> None:
         self._dispatch()

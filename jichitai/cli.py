@@ -8,7 +8,6 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
 from core import audit
@@ -20,8 +19,25 @@ from core.scoping import TenantContext, TenantId, each_tenant, tenant_scope
 from core.settings import Settings, get_settings
 from core.uow import UnitOfWork
 from forms.manifest import CatalogTampered
+from jichitai.cli_common import (
+    SYSTEM,
+    BatchOutOption,
+    TenantOption,
+    YearOption,
+    app_state,
+    console,
+    err,
+    fail,
+    invalid_input,
+    member_scope,
+    print_notices,
+    progress,
+    progress_bars,
+    read_json,
+    require_batch_out,
+)
+from jichitai.cli_nhi import nhi_app
 from jichitai.state import AppState
-from nhi.cli import nhi_app
 from tenancy import repository as repo
 from tenancy import service
 from tenancy.models import MunicipalityKind, MunicipalityStatus, Role
@@ -46,22 +62,6 @@ tax_app = typer.Typer(help="個人住民税", no_args_is_help=True)
 app.add_typer(tax_app, name="tax")
 app.add_typer(nhi_app, name="nhi")
 
-console = Console()
-err = Console(stderr=True)
-SYSTEM = audit.Actor.system("cli")
-
-
-def _state(create_key: bool = False) -> AppState:
-    try:
-        return AppState.from_settings(get_settings(), create_key=create_key)
-    except CatalogTampered as exc:
-        raise _fail(str(exc)) from exc
-
-
-def _fail(message: str, code: int = 1) -> typer.Exit:
-    err.print(f"[red]エラー:[/red] {message}")
-    return typer.Exit(code)
-
 
 @db_app.command("upgrade")
 def db_upgrade() -> None:
@@ -81,7 +81,7 @@ def serve(host: str = "127.0.0.1", port: int = 8000, workers: int = 1) -> None:
     try:
         verified_sources()  # refuse before binding the port, with the file named
     except CatalogTampered as exc:
-        raise _fail(str(exc)) from exc
+        raise fail(str(exc)) from exc
     uvicorn.run("jichitai.asgi:app", host=host, port=port, workers=workers, proxy_headers=False)
 
 
@@ -93,7 +93,7 @@ def tenant_create(
     kind: Annotated[MunicipalityKind, typer.Option(help="団体の種類")],
 ) -> None:
     """Register a municipality as a tenant."""
-    state = _state(create_key=True)
+    state = app_state(create_key=True)
     with UnitOfWork(state.session_factory) as uow:
         try:
             m = service.create_municipality(
@@ -106,7 +106,7 @@ def tenant_create(
                 actor=SYSTEM,
             )
         except DomainError as exc:
-            raise _fail(exc.message) from None
+            raise fail(exc.message) from None
         uow.commit()
     console.print(f"{m.full_name}（{m.lg_code}）を登録しました。")
 
@@ -114,7 +114,7 @@ def tenant_create(
 @tenant_app.command("list")
 def tenant_list() -> None:
     """List the tenants (no personal data)."""
-    state = _state()
+    state = app_state()
     with UnitOfWork(state.session_factory) as uow:
         table = Table("団体コード", "団体名", "種類", "状態", "業務継続")
         continuity = {c.municipality_id for c in repo.open_continuities(uow.session)}
@@ -132,13 +132,13 @@ def tenant_list() -> None:
 @tenant_app.command("suspend")
 def tenant_suspend(lg_code: str, resume: bool = False) -> None:
     """Suspend a tenant (or resume it with --resume)."""
-    state = _state()
+    state = app_state()
     status = MunicipalityStatus.ACTIVE if resume else MunicipalityStatus.SUSPENDED
     with UnitOfWork(state.session_factory) as uow:
         try:
             m = service.set_status(uow.session, lg_code, status, SYSTEM)
         except DomainError as exc:
-            raise _fail(exc.message) from None
+            raise fail(exc.message) from None
         uow.commit()
     console.print(f"{m.full_name}を{'再開' if resume else '停止'}しました。")
 
@@ -152,7 +152,7 @@ def staff_create(
     password: Annotated[str, typer.Option(prompt=True, hide_input=True, confirmation_prompt=True)],
 ) -> None:
     """Create a staff account in a tenant."""
-    state = _state()
+    state = app_state()
     with UnitOfWork(state.session_factory) as uow:
         try:
             m = service.require_municipality(uow.session, lg_code)
@@ -166,7 +166,7 @@ def staff_create(
                     actor=SYSTEM,
                 )
         except DomainError as exc:
-            raise _fail(exc.message) from None
+            raise fail(exc.message) from None
         uow.commit()
     console.print(f"{m.name}に職員 {login_id} を作成しました。")
 
@@ -185,7 +185,7 @@ def demo(
     s = get_settings()
     if migrate:
         migrate_upgrade(s.effective_migration_url, s.db_app_role)
-    state = _state(create_key=True)
+    state = app_state(create_key=True)
     with UnitOfWork(state.session_factory) as uow:
         logins = demo_data.load(uow.session, state.ring)
         added = demo_data.load_machiaza(uow.session)
@@ -208,8 +208,6 @@ def demo(
 
 def _generate_residents(state: AppState, residents: int, seed: int) -> None:
     """Generate the demo population member by member (one commit each), with progress bars."""
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
     from jichitai import demo as demo_data
     from jichitai.demo_data import loader
     from resident_records import population
@@ -217,13 +215,7 @@ def _generate_residents(state: AppState, residents: int, seed: int) -> None:
     names = {code: name for code, name, _kind, _prefix in demo_data.MEMBERS}
     counts = population.allocate(list(names), residents)
     reports: list[population.MemberReport] = []
-    columns = (
-        TextColumn("{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-    )
-    with Progress(*columns, console=console) as bars:
+    with progress_bars() as bars:
         tasks = {code: bars.add_task(name, total=counts[code]) for code, name in names.items()}
 
         def advance(lg_code: str, done: int) -> None:
@@ -276,14 +268,14 @@ def keys_rotate(
     """Rotate the master key (re-wrapping every data key); optionally rotate data keys too."""
     s: Settings = get_settings()
     if s.master_key:
-        raise _fail(
+        raise fail(
             "JICHITAI_MASTER_KEY で鍵を与えている場合は鍵ファイルに移行してから更新してください。"
         )
     ring = load_key_ring("", s.key_ring_path)
     old_ids = set(ring.keys)
     new_id = ring.add_new_active()
     ring.save()  # the new key must be on disk before any data key is wrapped with it
-    state = _state()
+    state = app_state()
     state.ring = ring
     rewrapped = reencrypted = 0
     with UnitOfWork(state.session_factory) as uow:
@@ -321,22 +313,22 @@ def audit_verify(
     anchors: Annotated[Path | None, typer.Option(help="外部保管したチェーン先頭のファイル")] = None,
 ) -> None:
     """Verify every tenant's audit hash chain (and the anchored heads); non-zero if broken."""
-    state = _state()
+    state = app_state()
     anchor_path = anchors or (state.settings.var_dir / "audit-anchors.jsonl")
     with UnitOfWork(state.session_factory) as uow:
         try:
             ids = _tenant_ids(uow, tenant)
         except DomainError as exc:
-            raise _fail(exc.message) from None
+            raise fail(exc.message) from None
         anchored = None
         if anchor_path.exists():
             key = audit.load_or_create_anchor_key(state.settings.anchor_key_path)
             try:
                 anchored = audit.read_anchors(anchor_path, key.public_key())
             except ValueError as exc:
-                raise _fail(str(exc), 2) from None
+                raise fail(str(exc), 2) from None
         elif anchors is not None:
-            raise _fail(f"{anchors} がありません。", 2)
+            raise fail(f"{anchors} がありません。", 2)
         results = audit.verify_tenants(uow.session, ids, anchored)
         codes = {m.id: m.lg_code for m in repo.municipalities(uow.session)}
     broken = [r for r in results if not r.ok]
@@ -359,7 +351,7 @@ def audit_anchor(
     ] = None,
 ) -> None:
     """Append the signed chain heads of every tenant to a file kept outside the database."""
-    state = _state()
+    state = app_state()
     path = out or (state.settings.var_dir / "audit-anchors.jsonl")
     key = audit.load_or_create_anchor_key(state.settings.anchor_key_path)
     with UnitOfWork(state.session_factory) as uow:
@@ -371,7 +363,7 @@ def audit_anchor(
 @outbox_app.command("relay")
 def outbox_relay() -> None:
     """Deliver pending outbox messages (to standard output until a broker is configured)."""
-    state = _state()
+    state = app_state()
 
     def sink(msg: object) -> None:
         console.print_json(
@@ -389,12 +381,9 @@ def tax_simulate(
     file: Annotated[Path, typer.Argument(help="世帯の内容を書いた JSON ファイル")],
 ) -> None:
     """Simulate a household's inhabitant tax from FILE (JSON, as POST /api/v1/tax/simulate)."""
-    import json
-
     from pydantic import ValidationError
 
     from core.japanese.era import fiscal_year_label
-    from jichitai.errors import validation_details
     from tax.simulation import (
         DEPENDENT_CATEGORY_LABELS,
         RESULT_LABELS,
@@ -402,20 +391,11 @@ def tax_simulate(
         simulate,
     )
 
-    try:
-        data = json.loads(file.read_text(encoding="utf-8"))
-    except OSError:
-        raise _fail(f"{file} を読み込めません。") from None
-    except (UnicodeDecodeError, json.JSONDecodeError):
-        raise _fail(f"{file} は JSON の形式が正しくありません。") from None
+    data = read_json(file)
     try:
         result = simulate(SimulationInput.model_validate(data))
     except ValidationError as exc:
-        lines = [
-            f"  {d['field'] or '入力'}: {d['message']}"
-            for d in validation_details([dict(e) for e in exc.errors()])
-        ]
-        raise _fail("\n".join(["入力内容に誤りがあります。", *lines])) from None
+        raise invalid_input(exc) from None
 
     place = f"{result.prefecture}・{result.grade}級地" + (
         "・政令指定都市" if result.designated_city else ""
@@ -465,29 +445,21 @@ def tax_simulate(
     console.print(f"年税額は {result.total:,} 円です（試算。住民の記録には保存していません）。")
 
 
-def _member_scope(uow: UnitOfWork, lg_code: str) -> TenantContext:
-    try:
-        m = service.require_municipality(uow.session, lg_code)
-    except DomainError as exc:
-        raise _fail(exc.message) from None
-    return TenantContext(TenantId(m.id))
-
-
 @tax_app.command("import")
 def tax_import(
     file: Annotated[Path, typer.Argument(help="給与支払報告書・申告のファイル（CSV または JSON）")],
-    tenant: Annotated[str, typer.Option(help="団体コード（6桁）")],
+    tenant: TenantOption,
 ) -> None:
     """Import an income file (docs/tax-intake.md) for one municipality: all lines or none."""
     from tax.income_service import import_income
 
-    state = _state()
+    state = app_state()
     try:
         data = file.read_bytes()
     except OSError:
-        raise _fail(f"{file} を読み込めません。") from None
+        raise fail(f"{file} を読み込めません。") from None
     with UnitOfWork(state.session_factory, state.bus) as uow:
-        ctx = _member_scope(uow, tenant)
+        ctx = member_scope(uow, tenant)
         with tenant_scope(uow.session, ctx):
             try:
                 summary = import_income(
@@ -498,7 +470,7 @@ def tax_import(
                     f"  {d.get('line')}行目 {d.get('field') or ''}: {d.get('message')}"
                     for d in (exc.details or [])
                 ]
-                raise _fail("\n".join([exc.message, *lines])) from None
+                raise fail("\n".join([exc.message, *lines])) from None
             uow.commit()
     if summary.already_imported:
         console.print(
@@ -510,34 +482,21 @@ def tax_import(
 
 @tax_app.command("assess")
 def tax_assess(
-    tenant: Annotated[str, typer.Option(help="団体コード（6桁）")],
-    year: Annotated[int, typer.Option(help="年度（例: 2026）")],
+    tenant: TenantOption,
+    year: YearOption,
 ) -> None:
     """Assess every taxpayer of a fiscal year (当初賦課・更正): resumable, idempotent."""
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
     from tax.assessment_service import assess_year
 
-    state = _state()
-    columns = (
-        TextColumn("{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-    )
+    state = app_state()
     with UnitOfWork(state.session_factory, state.bus) as uow:
-        ctx = _member_scope(uow, tenant)
-        with tenant_scope(uow.session, ctx), Progress(*columns, console=console) as bars:
-            task = bars.add_task(f"{year}年度 賦課", total=None)
-
-            def advance(done: int, total: int) -> None:
-                bars.update(task, completed=done, total=total)
-
+        ctx = member_scope(uow, tenant)
+        with tenant_scope(uow.session, ctx), progress(f"{year}年度 賦課") as advance:
             try:
                 _version, params = service.current_parameters(uow.session)
                 report = assess_year(uow.session, year, params, SYSTEM, progress=advance)
             except DomainError as exc:
-                raise _fail(exc.message) from None
+                raise fail(exc.message) from None
     resumed = "（中断した処理を再開しました）" if report.resumed else ""
     console.print(
         f"{year}年度: 納税義務者 {report.taxpayers:,} 人{resumed} — 新規 {report.created:,} 件、"
@@ -547,51 +506,28 @@ def tax_assess(
 
 @tax_app.command("notices")
 def tax_notices(
-    tenant: Annotated[str, typer.Option(help="団体コード（6桁）")],
-    year: Annotated[int, typer.Option(help="年度（例: 2026）")],
-    out: Annotated[Path, typer.Option(help="出力先（.pdf は1ファイル、.zip は1通ずつ）")],
+    tenant: TenantOption,
+    year: YearOption,
+    out: BatchOutOption,
     kind: Annotated[
         str, typer.Option(help="ordinary（納税通知書）または special（特別徴収税額決定通知書）")
     ] = "ordinary",
 ) -> None:
     """Issue and print the year's notices in batch on every core (one PDF or a zip)."""
-    from forms.batch import BatchRenderer
-    from forms.service import DocumentService, issuer_for
     from tax import notices
 
     if kind not in {k.value for k in notices.NoticeKind}:
-        raise _fail("--kind は ordinary または special を指定してください。")
-    if out.suffix not in {".pdf", ".zip"}:
-        raise _fail("--out は .pdf または .zip のファイル名にしてください。")
-    state = _state()
-    with UnitOfWork(state.session_factory, state.bus) as uow:
-        ctx = _member_scope(uow, tenant)
-        with tenant_scope(uow.session, ctx):
-            documents = DocumentService(
-                uow.session,
-                TenantKeys(uow.session, state.ring),
-                state.renderer,
-                SYSTEM,
-                base_url=state.settings.public_base_url,
-            )
-            issuer = issuer_for(uow.session, service.current_municipality(uow.session))
-            try:
-                contexts = notices.issue(documents, year, notices.NoticeKind(kind), issuer)
-            except DomainError as exc:
-                raise _fail(exc.message) from None
-            if not contexts:
-                raise _fail(f"{year}年度に送付する通知書はありません（賦課処理は済んでいますか）。")
-            form_kind = notices.form_of(notices.NoticeKind(kind))
-            with BatchRenderer(state.form_sources) as renderer, out.open("wb") as sink:
-                if out.suffix == ".pdf":
-                    sink.write(renderer.one_pdf(form_kind, contexts))
-                else:
-                    names = (f"{c['document']['serial']}.pdf" for c in contexts)
-                    for piece in renderer.zip_stream(form_kind, contexts, names):
-                        sink.write(piece)
-            # The serials and log entries are kept only once the notices are printed.
-            uow.commit()
-    console.print(f"{len(contexts):,} 通を {out} に出力しました。")
+        raise fail("--kind は ordinary または special を指定してください。")
+    require_batch_out(out)
+    notice_kind = notices.NoticeKind(kind)
+    print_notices(
+        app_state(),
+        tenant,
+        out,
+        notices.form_of(notice_kind),
+        lambda documents, issuer: notices.issue(documents, year, notice_kind, issuer),
+        f"{year}年度に送付する通知書はありません（賦課処理は済んでいますか）。",
+    )
 
 
 def main() -> None:

@@ -39,11 +39,22 @@ def insured_months(
         first = max(month_index(acquired, params), 0)
         stop = MONTHS if lost is None else min(month_index(lost, params), MONTHS)
         months.update(range(first, stop))
-    if birth_date is not None:
-        limit = months_before_late_elderly(birth_date, params)
-        born = MONTHS - months_from_birth(birth_date, params)
-        months = {m for m in months if born <= m < limit}
-    return frozenset(months)
+    return charged_months(months, birth_date, params)
+
+
+def charged_months(
+    months: Iterable[int], birth_date: dt.date | None, params: NhiParameters
+) -> frozenset[int]:
+    """The insured ``months`` that can be charged: none before birth (国保法7条), none from the
+    month of the 75th birthday (高齢者医療確保法52条); all of them when the birth date is
+    unknown."""
+    if birth_date is None:
+        return frozenset(months)
+    limit = months_before_late_elderly(birth_date, params)
+    born = MONTHS - months_from_birth(birth_date, params)
+    if born <= 0 and limit >= MONTHS:
+        return frozenset(months)  # born before April and 75 after March: nothing to cut
+    return frozenset(m for m in months if born <= m < limit)
 
 
 def first_insured_day(

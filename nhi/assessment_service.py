@@ -51,7 +51,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from core import audit
-from core.db import bulk_insert, run_lock, utcnow
+from core.db import JsonText, bulk_insert, run_lock, utcnow
 from core.errors import Conflict, NotFound, ValidationFailed
 from core.ids import new_id
 from core.japanese.era import fiscal_year_label
@@ -80,7 +80,7 @@ from tax.rules.parameters import supported_fiscal_years as tax_fiscal_years
 from tenancy.parameters import TenantParameters
 
 CHUNK = 2_000
-POOL_FROM = 20_000  # households to do before worker processes pay for their start
+POOL_FROM = 20_000  # persons ever insured before worker processes pay for their start
 LOCK_NAMESPACE = 7302  # pg_advisory_lock(namespace, key): the inhabitant tax uses 7301
 CANCELLED_HASH = "cancelled"
 SALARY = "salary"
@@ -160,7 +160,7 @@ class Prepared:
 
     household: HouseholdFacts
     inputs_hash: str
-    facts: dict[str, Any]
+    facts: JsonText  # as stored; hashed with the rates, and what the worker processes are sent
 
 
 def _rules_birth(birth: dt.date | None, fiscal_year: int) -> dt.date:
@@ -234,11 +234,14 @@ class YearFacts:
                 }
             )
         facts = {"reference_date": h.reference_date.isoformat(), "members": members}
-        key = self._rates_digest + json.dumps(facts, separators=(",", ":"))
-        return Prepared(h, hashlib.sha256(key.encode()).hexdigest(), facts)
+        text = JsonText(json.dumps(facts, separators=(",", ":")))
+        digest = hashlib.sha256((self._rates_digest + text).encode()).hexdigest()
+        return Prepared(h, digest, text)
 
     def premium(self, p: Prepared) -> HouseholdPremium:
-        return assess(household_of(self.fiscal_year, p.facts), self.rates, self.params, self.tax)
+        return assess(
+            household_of(self.fiscal_year, json.loads(p.facts)), self.rates, self.params, self.tax
+        )
 
 
 BY_ID = 5_000  # ids per read of the register or the income records (an index lookup each)
@@ -291,14 +294,15 @@ def _households(
 
     # Each insured person's first day in the year and their entry on that day.
     entry: dict[uuid.UUID, ResidentOn] = {}
+    raw: dict[uuid.UUID, frozenset[int]] = {}  # months insured, before birth and 75 are applied
     months: dict[uuid.UUID, frozenset[int]] = {}
     later: dict[dt.date, list[uuid.UUID]] = defaultdict(list)
     first_day: dict[uuid.UUID, dt.date] = {}
     for pid, own in spans.items():
-        raw = assessment_rules.insured_months(own, None, params)
-        if not raw:
+        raw[pid] = assessment_rules.insured_months(own, None, params)
+        if not raw[pid]:
             continue
-        first = assessment_rules.first_insured_day(own, raw, params)
+        first = assessment_rules.first_insured_day(own, raw[pid], params)
         first_day[pid] = first
         if first == start and pid in on_april:
             entry[pid] = on_april[pid]
@@ -308,7 +312,7 @@ def _households(
         for r in _residents(session, day, person_ids=ids):
             entry[r.person_id] = r
     for pid, r in entry.items():
-        capped = assessment_rules.insured_months(spans[pid], r.birth_date, params)
+        capped = assessment_rules.charged_months(raw[pid], r.birth_date, params)
         if capped:
             months[pid] = capped
 
@@ -384,8 +388,9 @@ def load_year(
     start, end = params.fiscal_year_start, params.fiscal_year_end
     if person_ids is None:
         periods = repo.periods(session, start, end)
-        # Only those with a qualification: a third of the residents or fewer, read by id.
-        april = _residents(session, start, person_ids={p for p, *_ in periods})
+        # Only those with a qualification (a third of the residents or fewer), selected in the
+        # database: more than the year's insured, never fewer, and no ids sent back and forth.
+        april = residents_on(session, start, person_ids=repo.persons_ever_insured(session))
     else:
         periods = repo.periods(session, start, end, person_ids)
         april = _residents(session, start, person_ids=person_ids)
@@ -457,11 +462,18 @@ def _init_worker(fiscal_year: int, rates: dict[str, Any]) -> None:
     )
 
 
-def _summaries_in_worker(facts: list[dict[str, Any]]) -> list[Summary]:
-    """In a worker process: the premium rules on a slice of households."""
+def _worker_ready() -> bool:
+    return _worker_year is not None
+
+
+def _summaries_in_worker(facts: list[str]) -> list[Summary]:
+    """In a worker process: the premium rules on a slice of households (facts as JSON text,
+    which crosses the process boundary far cheaper than the objects)."""
     assert _worker_year is not None, "worker not initialised"
     fiscal_year, rates, params, tax = _worker_year
-    return [summary(assess(household_of(fiscal_year, f), rates, params, tax)) for f in facts]
+    return [
+        summary(assess(household_of(fiscal_year, json.loads(f)), rates, params, tax)) for f in facts
+    ]
 
 
 def changed(prepared: list[Prepared], current: dict[uuid.UUID, Known]) -> list[Prepared]:
@@ -632,12 +644,16 @@ def _pool(workers: int, fiscal_year: int, rates: NhiRates) -> ProcessPoolExecuto
     if workers <= 1:
         return None
     # spawn, not fork: a forked copy of a process holding database connections may share them.
-    return ProcessPoolExecutor(
+    pool = ProcessPoolExecutor(
         max_workers=workers,
         mp_context=multiprocessing.get_context("spawn"),
         initializer=_init_worker,
         initargs=(fiscal_year, rates.model_dump(mode="json")),
     )
+    # A process is spawned per task submitted while none is idle: start them all now.
+    for _ in range(workers):
+        pool.submit(_worker_ready)
+    return pool
 
 
 def _submit(
@@ -698,8 +714,8 @@ def assess_year(
     The session must carry the tenant context and no open writes; each chunk is committed here.
     ``stop_after_chunks`` ends the run early as a crash would (tests of resuming use it).
     ``workers`` > 1 runs the premium rules in that many processes while this one reads and
-    writes (the rules' exact fractions are the run's largest cost); by default one per core
-    when there are at least ``POOL_FROM`` households to do (starting processes costs seconds).
+    writes; by default one per core when at least ``POOL_FROM`` persons have ever been insured
+    here (starting processes costs seconds, so a small municipality's run keeps to one).
     """
     check_fiscal_year(fiscal_year)
     rates = tenant_rates(params, fiscal_year)
@@ -728,28 +744,31 @@ def assess_year(
         else:
             # A resumed run finishes with the rates it started with.
             rates = NhiRates.model_validate(run.rates)
-        year = load_year(session, fiscal_year, rates)
-        households = sorted(year.households)
-        current = _current(session, fiscal_year)
-        run.households = len(households)
-        audit.record(
-            session,
-            actor=actor,
-            action="nhi.assessment_run_resumed" if resumed else "nhi.assessment_run_started",
-            subject_type="nhi_assessment_run",
-            subject_id=str(run.id),
-            details={"fiscal_year": fiscal_year, "households": len(households)},
-        )
-        session.commit()
-        cursor = run.cursor
-        todo = [h for h in households if cursor is None or h > cursor]
-        done = len(households) - len(todo)
-        if progress is not None:
-            progress(done, len(households))
         if workers is None:
-            workers = (os.cpu_count() or 1) if len(todo) >= POOL_FROM else 1
+            # Every household has an insured member: never more households than persons.
+            large = repo.count_persons_ever_insured(session) >= POOL_FROM
+            workers = (os.cpu_count() or 1) if large else 1
+        # Started before the year is read, so the workers import and initialise meanwhile.
         pool = _pool(workers, fiscal_year, rates)
         try:
+            year = load_year(session, fiscal_year, rates)
+            households = sorted(year.households)
+            current = _current(session, fiscal_year)
+            run.households = len(households)
+            audit.record(
+                session,
+                actor=actor,
+                action="nhi.assessment_run_resumed" if resumed else "nhi.assessment_run_started",
+                subject_type="nhi_assessment_run",
+                subject_id=str(run.id),
+                details={"fiscal_year": fiscal_year, "households": len(households)},
+            )
+            session.commit()
+            cursor = run.cursor
+            todo = [h for h in households if cursor is None or h > cursor]
+            done = len(households) - len(todo)
+            if progress is not None:
+                progress(done, len(households))
             # Chunk k+1 is prepared and handed to the workers before chunk k is written, so the
             # rules run while the database writes; chunks are still committed in order.
             pending: _Chunk | None = None

@@ -10,7 +10,10 @@ also makes two concurrent writers of the same qualification conflict instead of 
 ``nhi_coverage_events``: facts staff record from the insured's notification — employee insurance
 (被用者保険) joined / left and livelihood assistance (生活保護) started / ended. Each kind of cover
 is a sequence of alternating start and end events per person (``seq`` unique per person and
-cover), from which the periods are read.
+cover), from which the periods are read. A fact recorded by mistake is withdrawn by a cancellation
+(取消): one more row of the same cover whose ``cancels_id`` names the fact (always the latest one
+still standing, so the standing facts keep alternating), whose ``occurred_on`` repeats the fact's
+date and whose ``reason`` says why; the cancelled row itself is never touched.
 
 The NHI household (国保世帯) is not stored: it is the register's household on a date with its
 head (世帯主) as the liable person, read through ``resident_records.queries`` and combined with
@@ -58,6 +61,7 @@ class LossReason(enum.StrEnum):
 
 class VoidReason(enum.StrEnum):
     EVENT_CANCELLED = "event_cancelled"  # the residency event behind the acquisition was cancelled
+    COVER_CANCELLED = "cover_cancelled"  # the recorded cover fact behind it was cancelled (取消)
     EMPLOYEE_INSURANCE = "employee_insurance"  # insured elsewhere since before the acquisition
     LIVELIHOOD_ASSISTANCE = "livelihood_assistance"  # on assistance since before the acquisition
     NOT_RESIDENT = "not_resident"  # the person had left before the acquisition date
@@ -66,7 +70,8 @@ class VoidReason(enum.StrEnum):
 
 class CauseKind(enum.StrEnum):
     RESIDENCY_EVENT = "residency_event"  # a 住民異動 (cause_id: the residency event)
-    CANCELLATION = "cancellation"  # a 取消 of a residency event (cause_id: the 取消 event)
+    # A 取消 (cause_id: the residency event of the 取消, or the cancelling nhi_coverage_events row)
+    CANCELLATION = "cancellation"
     COVERAGE = "coverage"  # a staff-recorded fact (cause_id: the nhi_coverage_events row)
     AGE = "age"  # the daily age job (cause_id: None)
     MIGRATION = "migration"  # brought over in bulk from the previous system (cause_id: None)
@@ -82,6 +87,7 @@ class CoverageKind(enum.StrEnum):
     EMPLOYEE_INSURANCE_LEFT = "employee_insurance_left"
     LIVELIHOOD_ASSISTANCE_STARTED = "livelihood_assistance_started"
     LIVELIHOOD_ASSISTANCE_ENDED = "livelihood_assistance_ended"
+    CANCELLED = "cancelled"  # 取消 of the latest standing fact of the cover (cancels_id)
 
 
 REASON_LABELS: dict[str, str] = {
@@ -98,6 +104,7 @@ REASON_LABELS: dict[str, str] = {
     LossReason.JOINED_EMPLOYEE_INSURANCE: "社会保険加入",
     LossReason.LIVELIHOOD_ASSISTANCE: "生活保護開始",
     VoidReason.EVENT_CANCELLED: "住民異動の取消",
+    VoidReason.COVER_CANCELLED: "社会保険・生活保護の届出の取消",
     VoidReason.EMPLOYEE_INSURANCE: "取得日以前から社会保険に加入",
     VoidReason.LIVELIHOOD_ASSISTANCE: "取得日以前から生活保護を受給",
     VoidReason.NOT_RESIDENT: "取得日に住民でない",
@@ -168,6 +175,8 @@ class NhiCoverageEvent(TenantScoped, Base):
     kind: Mapped[str] = mapped_column(String(40))
     occurred_on: Mapped[dt.date] = mapped_column(Date)
     insurer_name: Mapped[str | None] = mapped_column(String(100))
+    cancels_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)  # the fact a 取消 withdraws
+    reason: Mapped[str | None] = mapped_column(String(200))  # why (a 取消 only)
     recorded_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     recorded_by: Mapped[str] = mapped_column(String(64))
 

@@ -48,11 +48,26 @@ def wareki(day: dt.date) -> str:
     return to_japanese(day).format()
 
 
+def _month(fiscal_year: int, index: int) -> dt.date:
+    """The first day of month ``index`` of the fiscal year (April = 0)."""
+    month = (index + 3) % 12 + 1
+    return dt.date(fiscal_year if month >= 4 else fiscal_year + 1, month, 1)
+
+
 def month_text(fiscal_year: int, index: int) -> str:
     """The month ``index`` of the fiscal year (April = 0) as 令和8年4月."""
-    month = (index + 3) % 12 + 1
-    year = fiscal_year if month >= 4 else fiscal_year + 1
-    return wareki(dt.date(year, month, 1)).removesuffix("1日")
+    return wareki(_month(fiscal_year, index)).removesuffix("1日")
+
+
+def period_text(fiscal_year: int, first: int, last: int) -> str:
+    """The months ``first``〜``last`` of the fiscal year as 令和8年4月〜9年3月: the era is not
+    repeated within one era, so the period fits its column on the one-page notice."""
+    start, end = _month(fiscal_year, first), _month(fiscal_year, last)
+    until = month_text(fiscal_year, last)
+    era = to_japanese(end).era
+    if to_japanese(start).era == era:
+        until = until.removeprefix(era.name)
+    return f"{month_text(fiscal_year, first)}〜{until}"
 
 
 def yen(amount: Any) -> str:
@@ -93,11 +108,7 @@ def premium_notice(
                 "name": person.name if person else "",
                 "birth": wareki(dt.date.fromisoformat(birth)) if birth else "不詳",
                 "role": _role(m),
-                "period": (
-                    f"{month_text(year, first)}〜{month_text(year, last)}"
-                    if first is not None
-                    else "—"
-                ),
+                "period": period_text(year, first, last) if first is not None else "—",
                 "months": m["months"],
                 "care_months": figures.members[index].long_term_care_months,
             }

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from collections.abc import Sequence
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, Request, Response
@@ -11,10 +12,13 @@ from fastapi import APIRouter, Depends, Header, Request, Response
 from core import audit
 from nhi.models import CoverageKind
 from nhi.schemas import (
+    CoverageCancellation,
+    CoverageCancelled,
     CoverageEventRead,
     CoverageRecorded,
     EmployeeInsuranceJoined,
     EmployeeInsuranceLeft,
+    EmployeeInsuranceRecorded,
     LivelihoodAssistanceEnded,
     LivelihoodAssistanceStarted,
     NhiHouseholdRead,
@@ -22,7 +26,7 @@ from nhi.schemas import (
     Schema,
     person_qualifications,
 )
-from nhi.service import Qualifications
+from nhi.service import CoverRecorded, Qualifications
 from tenancy.auth import Principal
 from tenancy.deps import UoW, idempotent, personal_data_reader
 from tenancy.models import Role
@@ -38,6 +42,16 @@ def _service(uow: UoW, who: Principal) -> Qualifications:
     return Qualifications(uow.session, who.actor, uow.publish)
 
 
+def _state(svc: Qualifications, person_id: uuid.UUID) -> PersonQualificationsRead:
+    versions, events = svc.history(person_id)
+    return person_qualifications(person_id, versions, events, svc.today)
+
+
+def _recorded(svc: Qualifications, recorded: CoverRecorded) -> CoverageRecorded:
+    state = _state(svc, recorded.fact.person_id)
+    return CoverageRecorded(**state.model_dump(), recorded=CoverageEventRead.of(recorded.fact))
+
+
 def _record(
     request: Request,
     response: Response,
@@ -49,15 +63,18 @@ def _record(
     kind: CoverageKind,
     on: dt.date,
     insurer_name: str | None = None,
+    dependants: Sequence[uuid.UUID] | None = None,
 ) -> Any:
+    """Record one fact; ``dependants`` is given for employee insurance, whose answer lists them."""
     svc = _service(uow, who)
 
     def run() -> dict[str, Any]:
-        fact, _changes = svc.record_cover(person_id, kind, on, insurer_name)
-        versions, events = svc.history(person_id)
-        state = person_qualifications(person_id, versions, events, svc.today)
-        return CoverageRecorded(
-            **state.model_dump(), recorded=CoverageEventRead.of(fact)
+        recorded = svc.record_cover(person_id, kind, on, insurer_name, dependants or ())
+        out = _recorded(svc, recorded)
+        if dependants is None:
+            return out.model_dump(mode="json")
+        return EmployeeInsuranceRecorded(
+            **out.model_dump(), dependants=[_recorded(svc, d) for d in recorded.dependants]
         ).model_dump(mode="json")
 
     return idempotent(request, response, uow, who, key, body.model_dump(mode="json"), 201, run)
@@ -69,7 +86,7 @@ def get_qualifications(
 ) -> PersonQualificationsRead:
     """国保資格の履歴: every qualification with every revision (voided ones included)."""
     svc = _service(uow, who)
-    versions, events = svc.history(person_id)
+    state = _state(svc, person_id)
     audit.record(
         uow.session,
         actor=who.actor,
@@ -78,13 +95,13 @@ def get_qualifications(
         subject_id=str(person_id),
         purpose=purpose,
     )
-    return person_qualifications(person_id, versions, events, svc.today)
+    return state
 
 
 @router.post(
     "/persons/{person_id}/employee-insurance/joined",
     status_code=201,
-    response_model=CoverageRecorded,
+    response_model=EmployeeInsuranceRecorded,
 )
 def employee_insurance_joined(
     person_id: uuid.UUID,
@@ -95,7 +112,7 @@ def employee_insurance_joined(
     who: NhiOfficer,
     idempotency_key: IdempotencyKey = None,
 ) -> Any:
-    """社会保険加入: NHI is lost the next day (法8条); an acquisition on or after it is voided."""
+    """社会保険加入: NHI lost next day (国民健康保険法6条・8条), 被扶養者 too (健康保険法3条)."""
     return _record(
         request,
         response,
@@ -107,13 +124,14 @@ def employee_insurance_joined(
         CoverageKind.EMPLOYEE_INSURANCE_JOINED,
         body.joined_on,
         body.insurer_name,
+        body.dependants,
     )
 
 
 @router.post(
     "/persons/{person_id}/employee-insurance/left",
     status_code=201,
-    response_model=CoverageRecorded,
+    response_model=EmployeeInsuranceRecorded,
 )
 def employee_insurance_left(
     person_id: uuid.UUID,
@@ -124,7 +142,7 @@ def employee_insurance_left(
     who: NhiOfficer,
     idempotency_key: IdempotencyKey = None,
 ) -> Any:
-    """社会保険離脱: NHI is acquired the next day when the person is eligible (法7条)."""
+    """社会保険離脱: NHI acquired next day (国民健康保険法7条), 被扶養者 too (健康保険法3条)."""
     return _record(
         request,
         response,
@@ -136,6 +154,7 @@ def employee_insurance_left(
         CoverageKind.EMPLOYEE_INSURANCE_LEFT,
         body.left_on,
         body.insurer_name,
+        body.dependants,
     )
 
 
@@ -192,6 +211,35 @@ def livelihood_assistance_ended(
         body,
         CoverageKind.LIVELIHOOD_ASSISTANCE_ENDED,
         body.ended_on,
+    )
+
+
+@router.post(
+    "/persons/{person_id}/coverage/cancellation",
+    status_code=201,
+    response_model=CoverageCancelled,
+)
+def coverage_cancellation(
+    person_id: uuid.UUID,
+    body: CoverageCancellation,
+    request: Request,
+    response: Response,
+    uow: UoW,
+    who: NhiOfficer,
+    idempotency_key: IdempotencyKey = None,
+) -> Any:
+    """記録の取消: a mistaken fact withdrawn, its 資格 changes undone (国民健康保険法6条〜8条)."""
+    svc = _service(uow, who)
+
+    def run() -> dict[str, Any]:
+        cancelled = svc.cancel_cover(person_id, body.event_id, body.reason)
+        state = _state(svc, person_id)
+        return CoverageCancelled(
+            **state.model_dump(), recorded=CoverageEventRead.of(cancelled.fact)
+        ).model_dump(mode="json")
+
+    return idempotent(
+        request, response, uow, who, idempotency_key, body.model_dump(mode="json"), 201, run
     )
 
 

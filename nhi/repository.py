@@ -6,9 +6,10 @@ import datetime as dt
 import uuid
 from collections.abc import Iterable, Sequence
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import Select, func, or_, select
 from sqlalchemy.orm import Session, aliased
 
+from core.db import among, core_rows
 from nhi.models import LossReason, NhiCoverageEvent, NhiQualificationVersion, QualificationStatus
 from tenancy.repository import scoped
 
@@ -72,6 +73,21 @@ def coverage_events(
     return session.scalars(stmt.order_by(NhiCoverageEvent.cover, NhiCoverageEvent.seq)).all()
 
 
+def persons_ever_insured(session: Session) -> Select[uuid.UUID]:
+    """The persons who have ever had a qualification here, as a statement: a superset of a
+    year's insured that other reads can use without the ids leaving the database."""
+    return scoped(session, V).with_only_columns(V.person_id).distinct()
+
+
+def count_persons_ever_insured(session: Session) -> int:
+    """An upper bound of a year's insured, read before the year itself to decide early whether
+    the run's worker processes pay off."""
+    return int(
+        session.scalar(select(func.count()).select_from(persons_ever_insured(session).subquery()))
+        or 0
+    )
+
+
 def periods(
     session: Session,
     start: dt.date,
@@ -84,7 +100,7 @@ def periods(
     annual assessment reads every qualification of the municipality at once."""
     ranked_query = scoped(session, V)
     if person_ids is not None:
-        ranked_query = ranked_query.where(V.person_id.in_(list(person_ids)))
+        ranked_query = ranked_query.where(among(session, V.person_id, person_ids))
     ranked = ranked_query.with_only_columns(
         V.person_id,
         V.status,
@@ -109,4 +125,4 @@ def periods(
         )
         .order_by(ranked.c.person_id, ranked.c.acquired_on)
     )
-    return [(p, a, lost, reason) for p, a, lost, reason in session.execute(stmt)]
+    return [(p, a, lost, reason) for p, a, lost, reason in core_rows(session, stmt)]

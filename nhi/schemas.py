@@ -14,6 +14,9 @@ from nhi.repository import latest
 from nhi.service import NhiHousehold
 
 InsurerName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
+Reason = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+# Dependants of one employee recorded with them: a family's worth, not a bulk load.
+MAX_DEPENDANTS = 20
 
 
 class Schema(BaseModel):
@@ -29,6 +32,11 @@ class EmployeeInsuranceJoined(Schema):
 
     joined_on: dt.date = Field(description="社会保険の資格取得日")
     insurer_name: InsurerName | None = Field(default=None, description="保険者名（任意）")
+    dependants: list[uuid.UUID] = Field(
+        default_factory=list,
+        max_length=MAX_DEPENDANTS,
+        description="被扶養者（同じ日に同じ世帯の世帯員）。同じ日に加入し、国保を喪失",
+    )
 
 
 class EmployeeInsuranceLeft(Schema):
@@ -36,6 +44,11 @@ class EmployeeInsuranceLeft(Schema):
 
     left_on: dt.date = Field(description="社会保険の最終日（退職日）。国保は翌日に取得")
     insurer_name: InsurerName | None = Field(default=None, description="保険者名（任意）")
+    dependants: list[uuid.UUID] = Field(
+        default_factory=list,
+        max_length=MAX_DEPENDANTS,
+        description="被扶養者（同じ日に同じ世帯の世帯員）。同じ日に離脱し、翌日に国保を取得",
+    )
 
 
 class LivelihoodAssistanceStarted(Schema):
@@ -48,6 +61,13 @@ class LivelihoodAssistanceEnded(Schema):
     """生活保護の廃止."""
 
     ended_on: dt.date = Field(description="保護廃止日。国保はこの日に取得")
+
+
+class CoverageCancellation(Schema):
+    """記録の取消（誤って登録した社会保険・生活保護の記録）."""
+
+    event_id: uuid.UUID = Field(description="取り消す記録（その保険・保護の最新の記録に限る）")
+    reason: Reason = Field(description="取消の理由")
 
 
 class QualificationVersionRead(Schema):
@@ -99,16 +119,22 @@ class CoverageEventRead(Schema):
     kind: str
     occurred_on: dt.date
     insurer_name: str | None
+    cancels_id: uuid.UUID | None = Field(description="取消の記録: 取り消した記録")
+    reason: str | None = Field(description="取消の理由")
+    cancelled: bool = Field(description="後の取消により効力のない記録")
     recorded_at: dt.datetime
 
     @classmethod
-    def of(cls, e: NhiCoverageEvent) -> CoverageEventRead:
+    def of(cls, e: NhiCoverageEvent, *, cancelled: bool = False) -> CoverageEventRead:
         return cls(
             id=e.id,
             cover=e.cover,
             kind=e.kind,
             occurred_on=e.occurred_on,
             insurer_name=e.insurer_name,
+            cancels_id=e.cancels_id,
+            reason=e.reason,
+            cancelled=cancelled,
             recorded_at=e.recorded_at,
         )
 
@@ -126,12 +152,25 @@ class CoverageRecorded(PersonQualificationsRead):
     recorded: CoverageEventRead
 
 
+class EmployeeInsuranceRecorded(CoverageRecorded):
+    """The insured's recorded fact and state, and the same for each dependant (被扶養者)."""
+
+    dependants: list[CoverageRecorded]
+
+
+class CoverageCancelled(PersonQualificationsRead):
+    """The cancellation (取消) recorded and the person's qualifications after it."""
+
+    recorded: CoverageEventRead
+
+
 def person_qualifications(
     person_id: uuid.UUID,
     versions: Sequence[NhiQualificationVersion],
     events: Sequence[NhiCoverageEvent],
     today: dt.date,
 ) -> PersonQualificationsRead:
+    cancelled = {e.cancels_id for e in events if e.cancels_id is not None}
     qualifications = [
         QualificationRead(
             **QualificationVersionRead.of(q).model_dump(),
@@ -148,7 +187,7 @@ def person_qualifications(
         person_id=person_id,
         insured_today=any(q.covers(today) for q in latest(versions)),
         qualifications=qualifications,
-        coverage=[CoverageEventRead.of(e) for e in events],
+        coverage=[CoverageEventRead.of(e, cancelled=e.id in cancelled) for e in events],
     )
 
 

@@ -57,6 +57,12 @@ _FIELD_OF: dict[CoverageKind, str] = {
     CoverageKind.LIVELIHOOD_ASSISTANCE_ENDED: "ended_on",
 }
 _COVER_LABEL = {Cover.EMPLOYEE_INSURANCE: "社会保険", Cover.LIVELIHOOD_ASSISTANCE: "生活保護"}
+_KIND_LABEL = {
+    CoverageKind.EMPLOYEE_INSURANCE_JOINED: "加入",
+    CoverageKind.EMPLOYEE_INSURANCE_LEFT: "離脱",
+    CoverageKind.LIVELIHOOD_ASSISTANCE_STARTED: "開始",
+    CoverageKind.LIVELIHOOD_ASSISTANCE_ENDED: "廃止",
+}
 
 
 def _field_error(field_name: str, message: str, code: str) -> ValidationFailed:
@@ -65,6 +71,13 @@ def _field_error(field_name: str, message: str, code: str) -> ValidationFailed:
         code=code,
         details=[{"field": field_name, "type": code, "message": message}],
     )
+
+
+def standing(events: Sequence[NhiCoverageEvent]) -> list[NhiCoverageEvent]:
+    """The recorded facts still in force, in their order: a cancellation (取消) and the fact it
+    withdraws both drop out, so the standing facts of a cover still alternate start, end …"""
+    cancelled = {e.cancels_id for e in events if e.kind == CoverageKind.CANCELLED}
+    return [e for e in events if e.kind != CoverageKind.CANCELLED and e.id not in cancelled]
 
 
 def cover_end(event: NhiCoverageEvent) -> dt.date:
@@ -77,7 +90,7 @@ def cover_end(event: NhiCoverageEvent) -> dt.date:
 
 def cover_in_force(events: Sequence[NhiCoverageEvent], cover: Cover, on: dt.date) -> bool:
     """Whether recorded ``cover`` applies on ``on`` (events alternate start, end, start …)."""
-    own = sorted((e for e in events if e.cover == cover), key=lambda e: e.seq)
+    own = sorted((e for e in standing(events) if e.cover == cover), key=lambda e: e.seq)
     for i in range(0, len(own), 2):
         start = own[i]
         end = own[i + 1] if i + 1 < len(own) else None
@@ -123,6 +136,16 @@ class NhiHousehold:
     def nominal_head(self) -> bool:
         """擬制世帯主: the head is liable for the premium without being insured."""
         return self.head_person_id is not None and not self.head_insured and self.insured_count > 0
+
+
+@dataclass(frozen=True)
+class CoverRecorded:
+    """A recorded fact (or cancellation), the qualification changes it made, and the same for
+    each dependant (被扶養者) recorded with it."""
+
+    fact: NhiCoverageEvent
+    changes: list[NhiQualificationVersion]
+    dependants: list[CoverRecorded] = field(default_factory=list)
 
 
 @dataclass
@@ -388,11 +411,16 @@ class Qualifications:
         return out
 
     def revert(
-        self, person_ids: Sequence[uuid.UUID], cancelled_id: uuid.UUID, cancellation_id: uuid.UUID
+        self,
+        person_ids: Sequence[uuid.UUID],
+        cancelled_id: uuid.UUID,
+        cancellation_id: uuid.UUID,
+        *,
+        void_reason: VoidReason = VoidReason.EVENT_CANCELLED,
     ) -> list[NhiQualificationVersion]:
-        """取消 of a residency event: undo what it did to each qualification. An acquisition it
-        made is voided; a loss or a voiding it made is restored to the state before it, unless a
-        later change has replaced it since."""
+        """取消 of a residency event or of a recorded cover fact: undo what it did to each
+        qualification. An acquisition it made is voided; a loss or a voiding it made is restored
+        to the state before it, unless a later change has replaced it since."""
         out: list[NhiQualificationVersion] = []
         rows = repo.versions(self.session, person_ids)
         for q in repo.latest(rows):
@@ -407,7 +435,7 @@ class Qualifications:
                 if q.status == QualificationStatus.ACTIVE:
                     values = {
                         "status": QualificationStatus.VOIDED.value,
-                        "void_reason": VoidReason.EVENT_CANCELLED.value,
+                        "void_reason": void_reason.value,
                         "void_cause_id": cancellation_id,
                     }
                     change = "voided"
@@ -438,62 +466,126 @@ class Qualifications:
         kind: CoverageKind,
         on: dt.date,
         insurer_name: str | None = None,
-    ) -> tuple[NhiCoverageEvent, list[NhiQualificationVersion]]:
+        dependants: Sequence[uuid.UUID] = (),
+    ) -> CoverRecorded:
         """Record the start or end of employee insurance or livelihood assistance, and apply it
-        to the person's NHI qualification in the same transaction."""
+        to the person's NHI qualification in the same transaction; the dependants (被扶養者,
+        健康保険法3条7項) of an employee get the same fact and change, or nobody does."""
         field_name = _FIELD_OF[kind]
         entry = register.person_on(self.session, person_id, dt.date.max)  # 404 if unknown
         if on > self.today:
             raise _field_error(field_name, "未来の日付は指定できません。", "future_date")
+        events, problem = self._cover_check(person_id, entry, kind, on)
+        if problem is not None:
+            raise _field_error(field_name, *problem)
+        checked = self._dependants_check(person_id, kind, on, dependants)
+        recorded = self._write_cover(person_id, events, kind, on, insurer_name, None)
+        for pid, own in checked:
+            recorded.dependants.append(
+                self._write_cover(pid, own, kind, on, insurer_name, dependant_of=person_id)
+            )
+        return recorded
+
+    def _cover_check(
+        self,
+        person_id: uuid.UUID,
+        entry: register.PersonOnDate | None,
+        kind: CoverageKind,
+        on: dt.date,
+    ) -> tuple[list[NhiCoverageEvent], tuple[str, str] | None]:
+        """The person's events of the cover, and what is wrong with recording ``kind`` on ``on``
+        (message, code) if anything: periods never overlap and an end follows its start."""
         birth = entry.birth_date if entry is not None else None
-        if birth is not None and on < birth:
-            raise _field_error(field_name, "生年月日より前の日付は指定できません。", "before_birth")
         cover = _COVER_OF[kind]
-        label = _COVER_LABEL[cover]
         events = list(repo.coverage_events(self.session, person_id, cover.value))
-        last = events[-1] if events else None
+        if birth is not None and on < birth:
+            return events, ("生年月日より前の日付は指定できません。", "before_birth")
+        label = _COVER_LABEL[cover]
+        facts = standing(events)
+        last = facts[-1] if facts else None
         if kind in _STARTS:
             if last is not None and last.kind in _STARTS:
-                raise _field_error(
-                    field_name,
+                return events, (
                     f"{last.occurred_on.isoformat()}からの{label}の期間が終了していません。"
                     "先に終了を登録してください。",
                     "overlapping_period",
                 )
             if last is not None and on < cover_end(last):
-                raise _field_error(
-                    field_name,
+                return events, (
                     f"{label}の前の期間（{cover_end(last).isoformat()}の前日まで）と重なっています。",
                     "overlapping_period",
                 )
-        else:
-            if last is None or last.kind not in _STARTS:
-                raise _field_error(
-                    field_name,
-                    f"{label}の開始（加入）が登録されていません。先に開始を登録してください。",
-                    "no_open_period",
-                )
-            too_early = (
-                on < last.occurred_on
-                if kind == CoverageKind.EMPLOYEE_INSURANCE_LEFT
-                else on <= last.occurred_on
+            return events, None
+        if last is None or last.kind not in _STARTS:
+            return events, (
+                f"{label}の開始（加入）が登録されていません。先に開始を登録してください。",
+                "no_open_period",
             )
-            if too_early:
-                raise _field_error(
-                    field_name,
-                    f"{label}の開始日（{last.occurred_on.isoformat()}）より前の日付です。",
-                    "end_before_start",
-                )
-        fact = NhiCoverageEvent(
-            id=new_id(),
-            person_id=person_id,
-            cover=cover.value,
-            seq=len(events) + 1,
-            kind=kind.value,
-            occurred_on=on,
-            insurer_name=insurer_name,
-            recorded_by=self.actor.id,
+        too_early = (
+            on < last.occurred_on
+            if kind == CoverageKind.EMPLOYEE_INSURANCE_LEFT
+            else on <= last.occurred_on
         )
+        if too_early:
+            return events, (
+                f"{label}の開始日（{last.occurred_on.isoformat()}）より前の日付です。",
+                "end_before_start",
+            )
+        return events, None
+
+    def _dependants_check(
+        self,
+        person_id: uuid.UUID,
+        kind: CoverageKind,
+        on: dt.date,
+        dependants: Sequence[uuid.UUID],
+    ) -> list[tuple[uuid.UUID, list[NhiCoverageEvent]]]:
+        """Each dependant must be in the insured's register household on ``on`` (被扶養者 of
+        健康保険法3条7項 as this municipality can see them) and able to take the same fact; every
+        entry is checked before anything is written, and all refusals are named at once."""
+        if not dependants:
+            return []
+        entry = register.person_on(self.session, person_id, on)
+        household = entry.household_id if entry is not None and entry.is_resident else None
+        members = (
+            {m.person_id: m for m in register.household_on(self.session, household, on)}
+            if household is not None
+            else {}
+        )
+        checked: list[tuple[uuid.UUID, list[NhiCoverageEvent]]] = []
+        problems: list[dict[str, str]] = []
+        seen = {person_id}
+        for index, pid in enumerate(dependants):
+            name = f"{index + 1}人目の被扶養者（{pid}）"
+            if pid in seen:
+                problem: tuple[str, str] | None = (
+                    f"{name}は本人または他の被扶養者と重複しています。",
+                    "duplicate_dependant",
+                )
+            elif pid not in members:
+                problem = (
+                    f"{name}は{on.isoformat()}に本人と同じ世帯の世帯員ではありません。",
+                    "not_household_member",
+                )
+            else:
+                events, found = self._cover_check(pid, members[pid], kind, on)
+                problem = (f"{name}：{found[0]}", found[1]) if found is not None else None
+                if found is None:
+                    checked.append((pid, events))
+            seen.add(pid)
+            if problem is not None:
+                problems.append(
+                    {"field": f"dependants.{index}", "type": problem[1], "message": problem[0]}
+                )
+        if problems:
+            raise ValidationFailed(
+                f"被扶養者の指定に誤りがあります。（{problems[0]['message']}）",
+                code="invalid_dependant",
+                details=problems,
+            )
+        return checked
+
+    def _add_fact(self, fact: NhiCoverageEvent) -> None:
         self.session.add(fact)
         try:
             self.session.flush()
@@ -502,19 +594,95 @@ class Qualifications:
                 "この方の記録は他の処理で先に更新されています。最新の内容を読み込んでからやり直してください。",
                 code="nhi_coverage_conflict",
             ) from None
+
+    def _write_cover(
+        self,
+        person_id: uuid.UUID,
+        events: Sequence[NhiCoverageEvent],
+        kind: CoverageKind,
+        on: dt.date,
+        insurer_name: str | None,
+        dependant_of: uuid.UUID | None,
+    ) -> CoverRecorded:
+        fact = NhiCoverageEvent(
+            id=new_id(),
+            person_id=person_id,
+            cover=_COVER_OF[kind].value,
+            seq=len(events) + 1,
+            kind=kind.value,
+            occurred_on=on,
+            insurer_name=insurer_name,
+            recorded_by=self.actor.id,
+        )
+        self._add_fact(fact)
         changes = self._apply_cover(person_id, kind, on, fact.id)
+        details: dict[str, Any] = {
+            "occurred_on": on.isoformat(),
+            "qualification_changes": [v.revision for v in changes],
+        }
+        if dependant_of is not None:
+            details["dependant_of"] = str(dependant_of)
         audit.record(
             self.session,
             actor=self.actor,
             action=f"nhi.{kind.value}",
             subject_type="resident",
             subject_id=str(person_id),
+            details=details,
+        )
+        return CoverRecorded(fact, changes)
+
+    def cancel_cover(self, person_id: uuid.UUID, event_id: uuid.UUID, reason: str) -> CoverRecorded:
+        """取消 of a cover fact recorded by mistake: a new row withdraws the latest standing fact
+        of its cover and the qualification changes it made (国民健康保険法6条〜8条) are undone in
+        the same transaction; the fact itself stays in the history."""
+        register.person_on(self.session, person_id, dt.date.max)  # 404 if unknown
+        events = repo.coverage_events(self.session, person_id)
+        facts = standing(events)
+        target = next((e for e in facts if e.id == event_id), None)
+        if target is None:
+            raise _field_error(
+                "event_id",
+                "取り消せる記録がありません（既に取り消されているか、この方の記録ではありません）。",
+                "nothing_to_cancel",
+            )
+        latest = [e for e in facts if e.cover == target.cover][-1]
+        if latest.id != target.id:
+            raise _field_error(
+                "event_id",
+                f"{_COVER_LABEL[Cover(target.cover)]}の最新の記録（{latest.occurred_on.isoformat()}の"
+                f"{_KIND_LABEL[CoverageKind(latest.kind)]}）から順に取り消してください。",
+                "not_latest",
+            )
+        cancellation = NhiCoverageEvent(
+            id=new_id(),
+            person_id=person_id,
+            cover=target.cover,
+            seq=sum(1 for e in events if e.cover == target.cover) + 1,
+            kind=CoverageKind.CANCELLED.value,
+            occurred_on=target.occurred_on,
+            cancels_id=target.id,
+            reason=reason,
+            recorded_by=self.actor.id,
+        )
+        self._add_fact(cancellation)
+        changes = self.revert(
+            [person_id], target.id, cancellation.id, void_reason=VoidReason.COVER_CANCELLED
+        )
+        audit.record(
+            self.session,
+            actor=self.actor,
+            action="nhi.coverage_cancelled",
+            subject_type="resident",
+            subject_id=str(person_id),
             details={
-                "occurred_on": on.isoformat(),
+                "cancelled_id": str(target.id),
+                "cancelled_kind": target.kind,
+                "occurred_on": target.occurred_on.isoformat(),
                 "qualification_changes": [v.revision for v in changes],
             },
         )
-        return fact, changes
+        return CoverRecorded(cancellation, changes)
 
     def _apply_cover(
         self, person_id: uuid.UUID, kind: CoverageKind, on: dt.date, fact_id: uuid.UUID

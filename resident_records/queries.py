@@ -8,13 +8,14 @@ import uuid
 from collections import Counter
 from collections.abc import Collection, Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 import jaconv
-from sqlalchemy import func, select
+from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
 from core.crypto import TenantKeys
+from core.db import among, core_rows, pending_rows
 from core.errors import NotFound, ValidationFailed
 from core.japanese.checkdigits import is_valid_my_number
 from core.japanese.kana import is_kana, search_key, strip_variation_selectors
@@ -261,14 +262,16 @@ def _age(birth: dt.date, on: dt.date) -> int:
     return on.year - birth.year - ((on.month, on.day) < (birth.month, birth.day))
 
 
-def _in_force(
-    session: Session, on: dt.date, person_ids: Collection[uuid.UUID] | None = None
-) -> Any:
+# Persons named by id, or by a statement selecting their ids (kept in the database).
+PersonIds = Collection[uuid.UUID] | Select[uuid.UUID]
+
+
+def _in_force(session: Session, on: dt.date, person_ids: PersonIds | None = None) -> Any:
     """Every person's version in force on ``on`` (as the register knows it now), ranked 1."""
     v = ResidentRecordVersion
     query = scoped(session, v)
     if person_ids is not None:
-        query = query.where(v.person_id.in_(list(person_ids)))
+        query = query.where(among(session, v.person_id, person_ids))
     return (
         query.with_only_columns(
             v.person_id,
@@ -289,8 +292,10 @@ def _in_force(
     )
 
 
-@dataclass(frozen=True)
-class ResidentOn:
+class ResidentOn(NamedTuple):
+    """A resident on a day, as the batches read hundreds of thousands of them (a tuple: cheap
+    to build)."""
+
     person_id: uuid.UUID
     version_id: uuid.UUID
     household_id: uuid.UUID | None
@@ -302,19 +307,25 @@ def residents_on(
     session: Session,
     on: dt.date,
     *,
-    person_ids: Collection[uuid.UUID] | None = None,
+    person_ids: PersonIds | None = None,
     household_ids: Collection[uuid.UUID] | None = None,
 ) -> list[ResidentOn]:
     """Who was a resident on ``on`` (e.g. 1 January, the inhabitant tax's 賦課期日), in the
     version then in force — for other business areas, which read the register, never write it.
 
-    ``person_ids`` / ``household_ids`` narrow it to those persons or the members of those
-    households then (a reaction to one event needs a household, not the municipality)."""
+    ``person_ids`` (ids, or a statement selecting them) / ``household_ids`` narrow it to those
+    persons or the members of those households then (a reaction to one event needs a
+    household, not the municipality); not both."""
     if household_ids is not None:
+        if person_ids is not None:
+            raise ValueError("residents_on: person_ids or household_ids, not both")
         # Whoever was ever in those households; the version in force decides if they were then.
         v = ResidentRecordVersion
-        ever = select(v.person_id).where(v.household_id.in_(list(household_ids)))
-        person_ids = [*(person_ids or []), *session.scalars(ever.distinct())]
+        person_ids = (
+            scoped(session, v)
+            .with_only_columns(v.person_id)
+            .where(among(session, v.household_id, household_ids))
+        )
     ranked = _in_force(session, on, person_ids)
     stmt = (
         select(
@@ -328,8 +339,8 @@ def residents_on(
         .order_by(ranked.c.person_id)
     )
     if household_ids is not None:
-        stmt = stmt.where(ranked.c.household_id.in_(list(household_ids)))
-    return [ResidentOn(*row) for row in session.execute(stmt)]
+        stmt = stmt.where(among(session, ranked.c.household_id, household_ids))
+    return [ResidentOn(*row) for row in core_rows(session, stmt)]
 
 
 @dataclass(frozen=True)
@@ -531,6 +542,10 @@ def persons_now(session: Session, person_ids: Collection[uuid.UUID]) -> dict[uui
     for obj in [*session.new, *session.identity_map.values()]:
         if isinstance(obj, ResidentCurrent) and obj.person_id in wanted:
             out[obj.person_id] = PersonNow(obj.status, obj.birth_date)
+    # A new person's projection row is queued for insertion (core.db.add_new), not an object.
+    for row in pending_rows(session, ResidentCurrent):
+        if row["person_id"] in wanted:
+            out[row["person_id"]] = PersonNow(row["status"], row["birth_date"])
     rest = sorted(wanted - out.keys())
     if rest:
         # Nothing of these persons is pending in this session, so the stored rows are current.

@@ -7,8 +7,9 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
+from weakref import WeakKeyDictionary
 
-from sqlalchemy import ColumnElement, Select, and_, case, func, or_, select, update
+from sqlalchemy import ColumnElement, Engine, Select, and_, case, func, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -33,6 +34,25 @@ def machiaza(session: Session, code: str) -> Machiaza | None:
     return session.scalar(scoped(session, Machiaza).where(Machiaza.code == code))
 
 
+# 町字 codes seen in the master, per database and tenant. The master only grows (a code is
+# never deleted or recoded; ``active`` does not matter to this check), so a code found once
+# stays valid for the life of the process and checking a notification's address costs no
+# round trip; a code not found is asked again, since a master may be loaded meanwhile.
+_KNOWN_MACHIAZA: WeakKeyDictionary[Engine, set[tuple[int, str]]] = WeakKeyDictionary()
+
+
+def machiaza_known(session: Session, code: str) -> bool:
+    """Whether ``code`` is in the current tenant's 町字 master."""
+    bind = session.get_bind()
+    known = _KNOWN_MACHIAZA.setdefault(bind.engine, set())
+    key = (int(require_context(session).tenant_id), code)
+    if key not in known:
+        if machiaza(session, code) is None:
+            return False
+        known.add(key)
+    return True
+
+
 def machiaza_all(session: Session) -> Sequence[Machiaza]:
     return session.scalars(scoped(session, Machiaza).order_by(Machiaza.code)).all()
 
@@ -54,9 +74,10 @@ def advance_sequences(session: Session, counts: dict[str, int]) -> dict[str, int
             next_value=NumberSequence.next_value + case(counts, value=NumberSequence.name, else_=0)
         )
         .returning(NumberSequence.name, NumberSequence.next_value)
-        .execution_options(synchronize_session=False)
     )
-    return {name: int(value) for name, value in session.execute(stmt).all()}
+    # A Core statement on the session's connection: it names the tenant itself (and RLS
+    # holds), and the ORM's bulk-UPDATE machinery would only add work to every notification.
+    return {name: int(value) for name, value in session.connection().execute(stmt).all()}
 
 
 def ensure_sequences(session: Session, names: Sequence[str]) -> None:

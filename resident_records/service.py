@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 
 from core import audit
 from core.crypto import MasterKeyRing, TenantKeys
-from core.db import utcnow
+from core.db import add_new, utcnow
 from core.errors import Conflict, NotFound, ValidationFailed
 from core.ids import new_id
 from core.japanese.checkdigits import with_m11
@@ -125,7 +125,7 @@ class Register:
         return notified
 
     def _check_address(self, address: AddressInput) -> None:
-        if repo.machiaza(self.session, address.machiaza_code) is None:
+        if not repo.machiaza_known(self.session, address.machiaza_code):
             raise _field_error(
                 "address.machiaza_code",
                 "町字が町字マスタに登録されていません。",
@@ -156,7 +156,7 @@ class Register:
             (number,) = self._next_numbers({HOUSEHOLD_SEQUENCE: 1})[HOUSEHOLD_SEQUENCE]
         # The id is set here, not by the flush: the rows that point at it go out in one flush.
         h = Household(id=new_id(), household_number=number, version=1)
-        self.session.add(h)
+        add_new(self.session, h)
         return h
 
     def _claim_household(self, ref: HouseholdRef) -> Household:
@@ -272,7 +272,7 @@ class Register:
             details=details,
             cancels_event_id=cancels,
         )
-        self.session.add(event)
+        add_new(self.session, event)
         if late:
             self._alert(
                 "late_notification",
@@ -376,7 +376,7 @@ class Register:
             sex=data.get("sex"),
             is_foreign=data.get("foreign") is not None,
         )
-        self.session.add(version)
+        add_new(self.session, version)
         return version
 
     def _project(
@@ -393,9 +393,9 @@ class Register:
             atena = person.atena_number
         else:
             cur, atena = person, person.atena_number
+        new = cur is None
         if cur is None:
             cur = ResidentCurrent(person_id=version.person_id, atena_number=atena)
-            self.session.add(cur)
         family_kana = data.get("family_name_kana") or ""
         given_kana = data.get("given_name_kana") or ""
         foreign = data.get("foreign") or {}
@@ -426,6 +426,9 @@ class Register:
         if version.status == RecordStatus.REMOVED:
             removed = (data.get("removal") or {}).get("removed_on")
             cur.resident_until = dt.date.fromisoformat(removed) if removed else version.effective_on
+        if new:
+            # A new person's row is inserted once, complete; an existing one is updated.
+            add_new(self.session, cur)
 
     def _data_for(
         self,
@@ -554,7 +557,7 @@ class Register:
             Person(id=new_id(), atena_number=n, kind=PersonKind.RESIDENT)
             for n in numbers[ATENA_SEQUENCE]
         ]
-        self.session.add_all(persons)
+        add_new(self.session, *persons)
         details: dict[str, Any] = {"previous_address": cmd.previous_address}
         if cmd.move_out_certificate:
             details["move_out_certificate"] = cmd.move_out_certificate
@@ -611,7 +614,7 @@ class Register:
             )
         (number,) = self._next_numbers({ATENA_SEQUENCE: 1})[ATENA_SEQUENCE]
         person = Person(id=new_id(), atena_number=number, kind=PersonKind.RESIDENT)
-        self.session.add(person)
+        add_new(self.session, person)
         event = self._event(
             EventKind.BIRTH,
             cmd,
@@ -648,7 +651,7 @@ class Register:
             raise _field_error("family_name_kana", "振り仮名を入力してください。", "missing_kana")
         (number,) = self._next_numbers({ATENA_SEQUENCE: 1})[ATENA_SEQUENCE]
         person = Person(id=new_id(), atena_number=number, kind=PersonKind.NON_RESIDENT)
-        self.session.add(person)
+        add_new(self.session, person)
         event = self._event(
             EventKind.NON_RESIDENT_REGISTRATION,
             None,

@@ -34,7 +34,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from core import audit
-from core.db import bulk_insert, run_lock, utcnow
+from core.db import among, bulk_insert, core_rows, run_lock, utcnow
 from core.errors import Conflict, ValidationFailed
 from core.ids import new_id
 from core.scoping import require_context
@@ -68,6 +68,7 @@ from tax.simulation import to_result
 from tax.taxpayers import assessment_date, resident_taxpayers
 from tenancy.models import Municipality, MunicipalityKind
 from tenancy.parameters import TenantParameters
+from tenancy.repository import scoped
 
 SPOUSES = frozenset({"妻", "夫"})  # 配偶者控除 needs a legal spouse: not 妻（未届）/夫（未届）
 CHUNK = 2_000
@@ -149,7 +150,8 @@ def income_lines(
     premium's income test and 所得割 read the same income)."""
     e = IncomeEntry
     stmt = (
-        select(
+        scoped(session, e)
+        .with_only_columns(
             e.person_id,
             e.employer_corporate_number,
             e.income_kind,
@@ -162,9 +164,9 @@ def income_lines(
         .order_by(e.imported_at, e.line)
     )
     if person_ids is not None:
-        stmt = stmt.where(e.person_id.in_(list(person_ids)))
+        stmt = stmt.where(among(session, e.person_id, person_ids))
     newest: dict[uuid.UUID, dict[tuple[str | None, str], IncomeLine]] = defaultdict(dict)
-    for pid, corp, kind, name, revenue, social, special in session.execute(stmt):
+    for pid, corp, kind, name, revenue, social, special in core_rows(session, stmt):
         newest[pid][(corp, kind)] = IncomeLine(kind, revenue, social, corp, name, special)
     return {pid: list(lines.values()) for pid, lines in newest.items()}
 

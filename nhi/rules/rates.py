@@ -10,7 +10,6 @@ checked when the rates are used (:func:`check_rates`).
 from __future__ import annotations
 
 import enum
-import math
 from decimal import Decimal, InvalidOperation
 from fractions import Fraction
 from typing import Annotated, Any
@@ -46,10 +45,20 @@ class Rounding(enum.StrEnum):
 
     def apply(self, amount: Fraction) -> Fraction:
         """Drop the fraction of ``amount`` below the unit (never negative)."""
-        unit = self.unit
-        if unit is None:
-            return max(Fraction(0), amount)
-        return Fraction(max(0, math.floor(amount) // unit * unit))
+        denominator = amount.denominator
+        return Fraction(round_scaled(self.unit, amount.numerator, denominator), denominator)
+
+
+def round_scaled(unit: int | None, scaled: int, denominator: int) -> int:
+    """地方税法20条の4の2第3項・条例の端数処理 of ``scaled`` / ``denominator`` yen.
+
+    The result is in the same 1/``denominator`` yen: the premium rules keep every amount as an
+    integer over one denominator (nhi.rules.premium), and ``unit`` is :attr:`Rounding.unit`.
+    """
+    if unit is None:
+        return max(0, scaled)
+    # Floor division floors towards −∞, as math.floor does for a negative amount.
+    return max(0, scaled // denominator // unit * unit) * denominator
 
 
 def _percent(value: Any) -> Any:

@@ -6,7 +6,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal
 
-from nhi.rules.parameters import NhiParameters
+from nhi.rules.parameters import NhiParameters, ReductionParameters
 
 
 @dataclass(frozen=True)
@@ -24,6 +24,12 @@ class ReductionTest:
     rate: Decimal  # the reduction that applies (0 if none)
 
 
+# (id of the year's reduction rule, 給与所得者等, persons) → (the rule, its limits). A batch asks
+# for the same few combinations for every household; the rule is kept so its id stays its own.
+_LIMITS: dict[tuple[int, int, int], tuple[ReductionParameters, tuple[ReductionLimit, ...]]] = {}
+_LIMITS_SIZE = 4096
+
+
 def reduction_limits(
     salary_earners: int, persons: int, params: NhiParameters
 ) -> tuple[ReductionLimit, ...]:
@@ -33,8 +39,16 @@ def reduction_limits(
     給与所得者等 there is no addition (the law subtracts one only from two upwards).
     """
     rule = params.reduction
+    key = (id(rule), salary_earners, persons)
+    cached = _LIMITS.get(key)
+    if cached is not None and cached[0] is rule:
+        return cached[1]
     base = rule.base + rule.per_salary_earner * max(0, salary_earners - 1)
-    return tuple(ReductionLimit(t.rate, base + t.per_person * persons) for t in rule.tiers)
+    limits = tuple(ReductionLimit(t.rate, base + t.per_person * persons) for t in rule.tiers)
+    if len(_LIMITS) >= _LIMITS_SIZE:
+        _LIMITS.clear()
+    _LIMITS[key] = (rule, limits)
+    return limits
 
 
 def reduction_test(

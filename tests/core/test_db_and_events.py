@@ -8,10 +8,10 @@ import pytest
 from sqlalchemy import func, select, text
 from sqlalchemy.exc import IntegrityError
 
-from core.db import bulk_insert, make_engine
+from core.db import add_new, bulk_insert, make_engine, pending_rows
 from core.errors import TenantMismatch
 from core.events import DomainEvent, EventBus, OutboxMessage, relay_outbox
-from core.scoping import TenantContext, TenantId
+from core.scoping import TenantContext, TenantId, tenant_scope
 from core.settings import Settings
 from core.uow import UnitOfWork
 from tenancy.models import Staff
@@ -181,3 +181,68 @@ def test_bulk_insert_of_another_tenants_rows_is_refused_and_keeps_nothing(state)
         with UnitOfWork(state.session_factory) as uow:
             uow.set_tenant(TenantContext(TenantId(tid)))
             assert uow.session.scalar(select(func.count()).select_from(OutboxMessage)) == 0
+
+
+def _outbox_count(state, tid: int) -> int:
+    with UnitOfWork(state.session_factory) as uow:
+        uow.set_tenant(TenantContext(TenantId(tid)))
+        count = uow.session.scalar(select(func.count()).select_from(OutboxMessage))
+    return int(count or 0)
+
+
+def test_queued_rows_get_tenant_and_defaults_are_read_back_and_commit_once(state) -> None:
+    """add_new: stamped with the context's tenant, defaults on the instance as a flush would
+    set them, seen by the next query of the unit of work (as autoflush makes new objects seen)
+    and written by the commit."""
+    tid = new_tenant(state)
+    with UnitOfWork(state.session_factory) as uow:
+        uow.set_tenant(TenantContext(TenantId(tid)))
+        msg = OutboxMessage(event_name="test.queued", payload={"名": "値"})
+        add_new(uow.session, msg)
+        assert msg.tenant_id == tid and msg.id is not None and msg.attempts == 0
+        assert [r["event_name"] for r in pending_rows(uow.session, OutboxMessage)] == [
+            "test.queued"
+        ]
+        with uow.session.no_autoflush:  # no autoflush: the rows stay queued
+            assert uow.session.scalar(select(func.count()).select_from(OutboxMessage)) == 0
+        assert uow.session.scalar(select(OutboxMessage.payload)) == {"名": "値"}
+        assert pending_rows(uow.session, OutboxMessage) == []
+        uow.commit()
+    assert _outbox_count(state, tid) == 1
+
+
+def test_queued_rows_are_dropped_by_a_rollback(state) -> None:
+    tid = new_tenant(state)
+    with UnitOfWork(state.session_factory) as uow:
+        uow.set_tenant(TenantContext(TenantId(tid)))
+        add_new(uow.session, OutboxMessage(event_name="test.dropped", payload={}))
+        uow.rollback()
+        assert pending_rows(uow.session, OutboxMessage) == []
+        uow.commit()
+    assert _outbox_count(state, tid) == 0
+
+
+def test_queued_rows_of_another_tenant_are_refused(state) -> None:
+    mine, theirs = new_tenant(state), new_tenant(state)
+    with UnitOfWork(state.session_factory) as uow:
+        uow.set_tenant(TenantContext(TenantId(mine)))
+        with pytest.raises(TenantMismatch):
+            add_new(uow.session, OutboxMessage(tenant_id=theirs, event_name="x", payload={}))
+        uow.commit()
+    assert _outbox_count(state, theirs) == 0
+
+
+def test_queued_rows_are_written_under_their_own_tenant_before_the_context_changes(
+    state,
+) -> None:
+    """A row queued for one tenant goes out before the session switches to another (RLS
+    would refuse it there, and the other tenant must never receive it)."""
+    mine, theirs = new_tenant(state), new_tenant(state)
+    with UnitOfWork(state.session_factory) as uow:
+        uow.set_tenant(TenantContext(TenantId(mine)))
+        add_new(uow.session, OutboxMessage(event_name="test.mine", payload={}))
+        with tenant_scope(uow.session, TenantContext(TenantId(theirs))):
+            add_new(uow.session, OutboxMessage(event_name="test.theirs", payload={}))
+        uow.commit()
+    assert _outbox_count(state, mine) == 1
+    assert _outbox_count(state, theirs) == 1

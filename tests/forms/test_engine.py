@@ -13,7 +13,7 @@ from jinja2.exceptions import SecurityError, TemplateNotFound, UndefinedError
 from pypdf import PdfReader
 from weasyprint.urls import FatalURLFetchingError
 
-from forms import manifest
+from forms import engine, manifest
 from forms.catalog import FormKind, FormSpec, spec
 from forms.engine import Renderer, harfbuzz_subset_in_use, qr_data_uri, wareki, western
 
@@ -106,6 +106,42 @@ def test_the_fonttools_warning_would_be_seen(
     with caplog.at_level(logging.WARNING, logger="weasyprint"):
         Renderer(sources=SOURCES).pdf_from_html(_html("<p>射水</p>"))
     assert [r for r in caplog.records if "Using fontTools" in r.getMessage()]
+
+
+def _font_programs(pdf: bytes) -> list[bytes]:
+    """The embedded TrueType programs of every font of the first page."""
+    page = PdfReader(io.BytesIO(pdf)).pages[0]
+    resources: Any = page["/Resources"]
+    fonts: Any = resources["/Font"]
+    programs = []
+    for font in fonts.values():
+        for descendant in font.get_object().get("/DescendantFonts", []):
+            descriptor = descendant.get_object()["/FontDescriptor"]
+            programs.append(descriptor["/FontFile2"].get_object().get_data())
+    return programs
+
+
+def test_the_big_font_is_subset_from_one_preprocessed_face_per_process(renderer: Renderer) -> None:
+    renderer.render(FORM, _context())
+    # A second renderer has its own FontConfiguration, which maps IPAmj明朝 anew: the face is
+    # recognised by its content and neither copied nor preprocessed again.
+    Renderer(sources=SOURCES).render(FORM, _context())
+    assert len(engine._preprocessed) == 1
+    assert len(engine._font_data) == 1
+
+
+def test_the_preprocessed_face_gives_the_same_font_program(
+    renderer: Renderer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from weasyprint.pdf import fonts as pdf_fonts
+
+    ours = _font_programs(renderer.render(FORM, _context()))
+    monkeypatch.setattr(
+        pdf_fonts.Font, "_harfbuzz_subset", pdf_fonts.Font._harfbuzz_subset.original
+    )
+    plain = _font_programs(renderer.render(FORM, _context()))
+    assert ours and ours == plain
+    assert all(len(program) < 1_000_000 for program in ours)  # subset, not the 46 MB face
 
 
 # --- nothing is fetched ------------------------------------------------------------------------

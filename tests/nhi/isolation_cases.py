@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from typing import Any
+from uuid import uuid4
 
 from fastapi.testclient import TestClient
 
@@ -123,6 +124,30 @@ CASES: dict[tuple[str, str], Callable[..., None]] = {
 }
 
 
+def case_cancel_coverage(client: TestClient, state: Any, database: Any, demo: Any) -> None:
+    """取消 of a fact: 射水市 cannot withdraw 滑川市's fact, even when naming its id."""
+    theirs = _insured(client, state, NAMERIKAWA)["person_ids"][0]
+    own = _insured(client, state, IMIZU)["person_ids"][0]
+    made = record_cover(client, state, theirs, *JOINED, lg_code=NAMERIKAWA)
+    assert made.status_code == 201, made.text
+    mine = record_cover(client, state, own, *JOINED)
+    assert mine.status_code == 201, mine.text
+    before = stored_rows(state, demo[NAMERIKAWA], theirs)
+    body = {"event_id": made.json()["recorded"]["id"], "reason": "入力誤り"}
+    _assert_404(
+        record_cover(client, state, theirs, "coverage/cancellation", body), "resident_not_found"
+    )
+    assert stored_rows(state, demo[NAMERIKAWA], theirs) == before
+    assert stored_rows(state, demo[IMIZU], theirs) == (0, 0)
+    assert ("nhi.coverage_cancelled", theirs) not in _audit_subjects(client, state, NAMERIKAWA)
+    own_body = {"event_id": mine.json()["recorded"]["id"], "reason": "入力誤り"}
+    ok = record_cover(client, state, own, "coverage/cancellation", own_body)
+    assert ok.status_code == 201, ok.text
+
+
+CASES[("POST", f"{PERSON}/coverage/cancellation")] = case_cancel_coverage
+
+
 def case_get_household(client: TestClient, state: Any, database: Any, demo: Any) -> None:
     theirs = _insured(client, state, NAMERIKAWA)["household_ids"][0]
     own = _insured(client, state, IMIZU)["household_ids"][0]
@@ -185,6 +210,7 @@ BODIES: dict[tuple[str, str], dict[str, Any]] = {
     ("POST", f"{PERSON}/employee-insurance/left"): {"left_on": days(-1).isoformat()},
     ("POST", f"{PERSON}/livelihood-assistance/started"): {"started_on": days(-1).isoformat()},
     ("POST", f"{PERSON}/livelihood-assistance/ended"): {"ended_on": days(-1).isoformat()},
+    ("POST", f"{PERSON}/coverage/cancellation"): {"event_id": str(uuid4()), "reason": "入力誤り"},
 }
 SEEDED_TABLES = (
     "nhi_coverage_events",

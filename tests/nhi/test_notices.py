@@ -16,6 +16,8 @@ from forms.batch import BatchRenderer
 from forms.models import IssuedDocument
 from forms.signing import VerificationCode
 from nhi import notices
+from nhi.models import CoverageKind
+from nhi.service import Qualifications
 from tenancy import repository as tenancy_repo
 from tests.nhi.assessment_support import (
     ACTOR,
@@ -31,9 +33,48 @@ from tests.nhi.assessment_support import (
 from tests.resident_records.test_service import _new_env, person
 
 
+def _flat(text: str) -> str:
+    return text.replace(" ", "").replace("　", "").replace("\n", "")
+
+
 def _text(pdf: bytes) -> str:
-    pages = [p.extract_text() for p in PdfReader(io.BytesIO(pdf)).pages]
-    return "".join(pages).replace(" ", "").replace("　", "").replace("\n", "")
+    return _flat("".join(p.extract_text() for p in PdfReader(io.BytesIO(pdf)).pages))
+
+
+def _printed_items(context: dict[str, Any]) -> list[str]:
+    """Every item the notice prints from its record, the frame's serial and certification."""
+    r = context["record"]
+    items = [
+        context["document"]["serial"],
+        r["taxpayer"]["name"],
+        r["taxpayer"]["kana"],
+        r["taxpayer"]["address"],
+        r["fiscal_year"]["label"],
+        r["fiscal_year"]["income_year"],
+        "国民健康保険税（普通徴収）",
+        r["notice_date"],
+        r["reduction"]["income"],
+        f"被保険者等{r['reduction']['persons']}人",
+        r["reduction"]["label"],
+        *r["components"],
+        r["annual"],
+        "年税額",
+        "合計",
+        "教示",
+        "審査請求",
+        "行政事件訴訟法第8条第2項",
+        "この処分があった日の翌日から起算して1年を経過したとき",
+    ]
+    if r["correction"]:
+        items.append(r["correction"])
+    for m in r["members"]:
+        items += [m["name"], m["birth"], m["role"], m["period"]]
+        items.append(f"{m['months']}（{m['care_months']}）")
+    for row in r["rows"]:
+        items += [row["label"], *row["values"]]
+    for i in r["instalments"]:
+        items += [i["term"], i["due"], i["amount"]]
+    return [_flat(str(item)) for item in items]
 
 
 def _issue(state: Any, env: Any) -> list[dict[str, Any]]:
@@ -108,3 +149,43 @@ def test_nothing_to_send_before_the_run(state: Any) -> None:
     env = _new_env(state)
     move_in(env, family_persons(), dt.date(2025, 4, 1))
     assert _issue(state, env) == []
+
+
+def test_a_household_of_four_prints_every_item_on_one_page(state: Any) -> None:
+    env = _new_env(state)
+    # Four insured with every component, a 5割 reduction (a low salary), a child before school
+    # (未就学児 row) and a mid-year correction (更正 row): the busiest common notice.
+    household = move_in(
+        env,
+        [
+            *family_persons(),
+            person(given_name="二郎", relationship="子", birth_date="2022-06-01"),
+        ],
+        dt.date(2025, 4, 1),
+    )
+    incomes(env, [salary(env, household.person_ids[0], HEAD_BIRTH, 2_000_000)])
+    run(env)
+    with UnitOfWork(state.session_factory, state.bus) as uow:
+        uow.set_tenant(env.ctx)
+        Qualifications(uow.session, ACTOR, uow.publish).record_cover(
+            household.person_ids[2], CoverageKind.EMPLOYEE_INSURANCE_JOINED, dt.date(2026, 8, 20)
+        )
+        uow.commit()
+    (context,) = _issue(state, env)
+    record = context["record"]
+    assert len(record["members"]) == 4 and len(record["components"]) == 4
+    assert len(record["instalments"]) == 8 and record["correction"]
+    labels = {row["label"] for row in record["rows"]}
+    assert {"7割・5割・2割軽減額", "未就学児の均等割軽減額"} <= labels
+    with BatchRenderer(state.form_sources, workers=1) as batch:
+        pdf = batch.one_pdf(notices.FORM, [context])
+    assert len(PdfReader(io.BytesIO(pdf)).pages) == 1
+    text = _text(pdf)
+    missing = [item for item in _printed_items(context) if item not in text]
+    assert missing == []
+
+
+def test_a_period_names_its_era_once_unless_the_era_changes() -> None:
+    assert notices.period_text(2026, 0, 11) == "令和8年4月〜9年3月"
+    assert notices.period_text(2026, 6, 6) == "令和8年10月〜8年10月"
+    assert notices.period_text(2019, 0, 11) == "平成31年4月〜令和2年3月"  # 改元 on 1 May 2019
