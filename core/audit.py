@@ -105,6 +105,17 @@ def compute_hash(prev_hash: str, entry: AuditEntry | dict[str, Any]) -> str:
     return hashlib.sha256(prev_hash.encode() + b"\n" + _canonical(values)).hexdigest()
 
 
+def _head(session: Session) -> tuple[int, str] | None:
+    """(seq, entry_hash) of the current tenant's newest entry, if any."""
+    # No autoflush: no entry of this transaction is pending yet, and the caller's rows go out
+    # with its own flush, in one batch.
+    with session.no_autoflush:
+        last = session.execute(
+            select(AuditEntry.seq, AuditEntry.entry_hash).order_by(AuditEntry.seq.desc()).limit(1)
+        ).first()
+    return (last.seq, last.entry_hash) if last else None
+
+
 def _locked_head(session: Session, tenant_id: int) -> tuple[int, str] | None:
     """Take the chain lock (held until commit) and read the head it protects.
 
@@ -114,15 +125,7 @@ def _locked_head(session: Session, tenant_id: int) -> tuple[int, str] | None:
     core.db), which already serialises writers."""
     conn = session.connection()
     if conn.dialect.name != "postgresql":
-        # No autoflush: no entry of this transaction is pending yet, and the caller's rows go
-        # out with its own flush, in one batch.
-        with session.no_autoflush:
-            last = session.execute(
-                select(AuditEntry.seq, AuditEntry.entry_hash)
-                .order_by(AuditEntry.seq.desc())
-                .limit(1)
-            ).first()
-        return (last.seq, last.entry_hash) if last else None
+        return _head(session)
     dbapi = cast("psycopg.Connection[Any]", conn.connection.dbapi_connection)
     with dbapi.pipeline(), dbapi.cursor() as lock, dbapi.cursor() as head:
         lock.execute("SELECT pg_advisory_xact_lock(%s, %s)", (_LOCK_CLASS, tenant_id))
@@ -284,21 +287,8 @@ def verify_current(session: Session, anchored: ChainHead | None = None) -> Verif
 def heads(session: Session, tenant_ids: Iterable[int]) -> list[ChainHead]:
     out = []
     for ctx in each_tenant(session, list(tenant_ids)):
-        # No autoflush: no entry of this transaction is pending yet, and the caller's rows go
-        # out with its own flush, in one batch.
-        with session.no_autoflush:
-            last = session.execute(
-                select(AuditEntry.seq, AuditEntry.entry_hash)
-                .order_by(AuditEntry.seq.desc())
-                .limit(1)
-            ).first()
-        out.append(
-            ChainHead(
-                int(ctx.tenant_id),
-                last.seq if last else 0,
-                last.entry_hash if last else GENESIS_HASH,
-            )
-        )
+        seq, entry_hash = _head(session) or (0, GENESIS_HASH)
+        out.append(ChainHead(int(ctx.tenant_id), seq, entry_hash))
     return out
 
 
