@@ -417,7 +417,9 @@ def revoke(session: Session, actor: audit.Actor, serial: str, reason: str) -> Do
     if row is None:
         raise NotFound("指定された発行番号の証明書は見つかりません。", code="document_not_found")
     if session.get(DocumentRevocation, (require_context(session).tenant_id, serial)) is not None:
-        raise ValidationFailed("この証明書は既に無効にされています。", code="already_revoked")
+        raise ValidationFailed(
+            f"この{spec(row.form_kind).noun}は既に無効にされています。", code="already_revoked"
+        )
     revocation = DocumentRevocation(serial=serial, revoked_by=actor.id, reason=reason)
     session.add(revocation)
     audit.record(
@@ -490,6 +492,7 @@ def verify(
         if row is None:
             return Verification(serial, "unknown", UNKNOWN_MESSAGE)
         keys = TenantKeys(session, ring)
+        noun = spec(row.form_kind).noun  # 証明書 or 通知書: the page names what was checked
         base: dict[str, Any] = {
             "title": spec(row.form_kind).title,
             "issuer": municipality.full_name,
@@ -509,7 +512,7 @@ def verify(
                 return Verification(
                     serial,
                     "forged",
-                    "検証用コードが一致しません。この証明書は偽造または改ざんされたおそれがあります。",
+                    f"検証用コードが一致しません。この{noun}は偽造または改ざんされたおそれがあります。",
                 )
         if pdf is not None:
             problem = _pdf_problem(session, keys, municipality, row, pdf)
@@ -518,7 +521,7 @@ def verify(
         revoked = session.get(DocumentRevocation, (municipality.id, serial))
         if revoked is not None:
             return Verification(
-                serial, "revoked", f"この証明書は無効にされています（{revoked.reason}）。", **base
+                serial, "revoked", f"この{noun}は無効にされています（{revoked.reason}）。", **base
             )
         successor = session.scalar(
             select(IssuedDocument.serial).where(IssuedDocument.reissue_of == serial)
@@ -527,10 +530,10 @@ def verify(
             return Verification(
                 serial,
                 "superseded",
-                f"この証明書は再交付されたため無効です（再交付の発行番号 {successor}）。",
+                f"この{noun}は再交付されたため無効です（再交付の発行番号 {successor}）。",
                 **base,
             )
-        return Verification(serial, "genuine", "この証明書は正規に発行されたものです。", **base)
+        return Verification(serial, "genuine", f"この{noun}は正規に発行されたものです。", **base)
 
 
 def _pdf_problem(

@@ -397,6 +397,24 @@ def _private_data_absent(result: dict[str, Any]) -> None:
         assert value not in flat, value
 
 
+def test_a_notice_is_named_a_notice_not_a_certificate(env: Env) -> None:
+    """Notices in batch are checked on the same page, which names what was checked."""
+    item = service.BatchItem({"payer": {"name": "射水　太郎"}, "total": 100_000}, [SUBJECT])
+    (context,) = env.documents(
+        lambda d, i: d.issue_batch(
+            FormKind.NHI_PREMIUM_NOTICE, [item], i, requester_type="official", purpose="納税通知"
+        )
+    )
+    serial = context["document"]["serial"]
+    row = env.row(serial)
+    result = env.verify(serial, digest=row.content_hash, signature=row.signature)
+    assert result.message == "この通知書は正規に発行されたものです。"
+    forged = env.verify(serial, digest="0" * 64, signature=row.signature)
+    assert forged.message.endswith("この通知書は偽造または改ざんされたおそれがあります。")
+    env.revoke(serial, "宛先誤り")
+    assert env.verify(serial).message == "この通知書は無効にされています（宛先誤り）。"
+
+
 def test_a_genuine_code_is_genuine(env: Env) -> None:
     (doc,) = env.issue()
     row = env.row(doc.serial)
