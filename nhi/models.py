@@ -177,6 +177,8 @@ class NhiCoverageEvent(TenantScoped, Base):
     insurer_name: Mapped[str | None] = mapped_column(String(100))
     cancels_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)  # the fact a 取消 withdraws
     reason: Mapped[str | None] = mapped_column(String(200))  # why (a 取消 only)
+    # A dependant's (被扶養者) fact: the employee's fact it was recorded and is withdrawn with.
+    dependant_of_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
     recorded_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     recorded_by: Mapped[str] = mapped_column(String(64))
 
@@ -189,5 +191,6 @@ class NhiCoverageEvent(TenantScoped, Base):
             "seq",
             unique=True,
         ),
+        Index("ix_nhi_coverage_events_tenant_id_dependant_of_id", "tenant_id", "dependant_of_id"),
         {"info": {"append_only": True}},
     )

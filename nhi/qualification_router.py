@@ -228,14 +228,19 @@ def coverage_cancellation(
     who: NhiOfficer,
     idempotency_key: IdempotencyKey = None,
 ) -> Any:
-    """記録の取消: a mistaken fact withdrawn, its 資格 changes undone (国民健康保険法6条〜8条)."""
+    """記録の取消: a mistaken fact withdrawn, its 資格 changes undone (国民健康保険法6条〜8条);
+    an employee's 社会保険 fact takes the facts of the 被扶養者 (健康保険法3条7項) recorded with it
+    along in the same transaction, or is refused (422 ``dependant_not_latest``) with nothing
+    written when one of them is no longer the latest fact of that dependant."""
     svc = _service(uow, who)
 
     def run() -> dict[str, Any]:
         cancelled = svc.cancel_cover(person_id, body.event_id, body.reason)
         state = _state(svc, person_id)
         return CoverageCancelled(
-            **state.model_dump(), recorded=CoverageEventRead.of(cancelled.fact)
+            **state.model_dump(),
+            recorded=CoverageEventRead.of(cancelled.fact),
+            dependants=[_recorded(svc, d) for d in cancelled.dependants],
         ).model_dump(mode="json")
 
     return idempotent(

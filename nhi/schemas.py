@@ -159,9 +159,13 @@ class EmployeeInsuranceRecorded(CoverageRecorded):
 
 
 class CoverageCancelled(PersonQualificationsRead):
-    """The cancellation (取消) recorded and the person's qualifications after it."""
+    """The cancellation (取消) recorded and the person's qualifications after it, and the same for
+    each dependant (被扶養者) whose fact, recorded with the employee's, was withdrawn with it."""
 
     recorded: CoverageEventRead
+    dependants: list[CoverageRecorded] = Field(
+        description="一緒に登録した被扶養者の記録の取消（本人の記録の取消のときのみ）"
+    )
 
 
 def person_qualifications(

@@ -40,6 +40,7 @@ from nhi.models import (
 )
 from resident_records import queries as register
 from tax.rules.ages import age_on
+from tenancy.repository import scoped
 
 Emit = Callable[[DomainEvent], None]
 
@@ -482,7 +483,7 @@ class Qualifications:
         recorded = self._write_cover(person_id, events, kind, on, insurer_name, None)
         for pid, own in checked:
             recorded.dependants.append(
-                self._write_cover(pid, own, kind, on, insurer_name, dependant_of=person_id)
+                self._write_cover(pid, own, kind, on, insurer_name, recorded.fact)
             )
         return recorded
 
@@ -602,8 +603,9 @@ class Qualifications:
         kind: CoverageKind,
         on: dt.date,
         insurer_name: str | None,
-        dependant_of: uuid.UUID | None,
+        employee: NhiCoverageEvent | None,
     ) -> CoverRecorded:
+        """One person's fact (a dependant's names ``employee``'s fact), applied and audited."""
         fact = NhiCoverageEvent(
             id=new_id(),
             person_id=person_id,
@@ -612,16 +614,18 @@ class Qualifications:
             kind=kind.value,
             occurred_on=on,
             insurer_name=insurer_name,
+            dependant_of_id=employee.id if employee is not None else None,
             recorded_by=self.actor.id,
         )
         self._add_fact(fact)
         changes = self._apply_cover(person_id, kind, on, fact.id)
         details: dict[str, Any] = {
+            "fact_id": str(fact.id),
             "occurred_on": on.isoformat(),
             "qualification_changes": [v.revision for v in changes],
         }
-        if dependant_of is not None:
-            details["dependant_of"] = str(dependant_of)
+        if employee is not None:
+            details["dependant_of"] = str(employee.person_id)
         audit.record(
             self.session,
             actor=self.actor,
@@ -635,9 +639,24 @@ class Qualifications:
     def cancel_cover(self, person_id: uuid.UUID, event_id: uuid.UUID, reason: str) -> CoverRecorded:
         """取消 of a cover fact recorded by mistake: a new row withdraws the latest standing fact
         of its cover and the qualification changes it made (国民健康保険法6条〜8条) are undone in
-        the same transaction; the fact itself stays in the history."""
+        the same transaction; the fact itself stays in the history. An employee's fact recorded
+        together with their dependants' (被扶養者, 健康保険法3条7項) takes theirs with it, or
+        nothing is cancelled."""
         register.person_on(self.session, person_id, dt.date.max)  # 404 if unknown
         events = repo.coverage_events(self.session, person_id)
+        target = self._cancellable(events, event_id)
+        withdrawn = self._dependants_cancellable(target)
+        cancelled = self._write_cancellation(person_id, events, target, reason, None)
+        for fact, own in withdrawn:
+            cancelled.dependants.append(
+                self._write_cancellation(fact.person_id, own, fact, reason, person_id)
+            )
+        return cancelled
+
+    def _cancellable(
+        self, events: Sequence[NhiCoverageEvent], event_id: uuid.UUID
+    ) -> NhiCoverageEvent:
+        """The standing fact ``event_id`` if it is the latest standing fact of its cover."""
         facts = standing(events)
         target = next((e for e in facts if e.id == event_id), None)
         if target is None:
@@ -654,6 +673,59 @@ class Qualifications:
                 f"{_KIND_LABEL[CoverageKind(latest.kind)]}）から順に取り消してください。",
                 "not_latest",
             )
+        return target
+
+    def _recorded_with(self, target: NhiCoverageEvent) -> list[NhiCoverageEvent]:
+        """The dependants' facts recorded together with the employee's fact ``target`` (none
+        when ``target`` is a dependant's own fact or was recorded alone)."""
+        E = NhiCoverageEvent
+        stmt = scoped(self.session, E).where(E.dependant_of_id == target.id)
+        return list(self.session.scalars(stmt.order_by(E.person_id)))
+
+    def _dependants_cancellable(
+        self, target: NhiCoverageEvent
+    ) -> list[tuple[NhiCoverageEvent, Sequence[NhiCoverageEvent]]]:
+        """The dependants' facts to withdraw with ``target`` (with each one's events of the cover);
+        one already withdrawn on its own is skipped. A fact that is no longer the latest of the
+        dependant's cover refuses the whole 取消, every such dependant named, nothing written."""
+        out: list[tuple[NhiCoverageEvent, Sequence[NhiCoverageEvent]]] = []
+        problems: list[dict[str, str]] = []
+        label = _COVER_LABEL[Cover(target.cover)]
+        for fact in self._recorded_with(target):
+            own = repo.coverage_events(self.session, fact.person_id, fact.cover)
+            facts = standing(own)
+            if all(e.id != fact.id for e in facts):
+                continue  # already withdrawn by its own 取消
+            latest = facts[-1]
+            if latest.id != fact.id:
+                message = (
+                    f"被扶養者（{fact.person_id}）には、一緒に登録した"
+                    f"{fact.occurred_on.isoformat()}の{label}の"
+                    f"{_KIND_LABEL[CoverageKind(fact.kind)]}より後に、"
+                    f"{latest.occurred_on.isoformat()}の{_KIND_LABEL[CoverageKind(latest.kind)]}"
+                    "が登録されています。先にその記録を取り消してください。"
+                )
+                problems.append(
+                    {"field": "event_id", "type": "dependant_not_latest", "message": message}
+                )
+                continue
+            out.append((fact, own))
+        if problems:
+            raise ValidationFailed(
+                f"被扶養者の記録を一緒に取り消せません。（{problems[0]['message']}）",
+                code="dependant_not_latest",
+                details=problems,
+            )
+        return out
+
+    def _write_cancellation(
+        self,
+        person_id: uuid.UUID,
+        events: Sequence[NhiCoverageEvent],
+        target: NhiCoverageEvent,
+        reason: str,
+        dependant_of: uuid.UUID | None,
+    ) -> CoverRecorded:
         cancellation = NhiCoverageEvent(
             id=new_id(),
             person_id=person_id,
@@ -669,18 +741,21 @@ class Qualifications:
         changes = self.revert(
             [person_id], target.id, cancellation.id, void_reason=VoidReason.COVER_CANCELLED
         )
+        details: dict[str, Any] = {
+            "cancelled_id": str(target.id),
+            "cancelled_kind": target.kind,
+            "occurred_on": target.occurred_on.isoformat(),
+            "qualification_changes": [v.revision for v in changes],
+        }
+        if dependant_of is not None:
+            details["dependant_of"] = str(dependant_of)
         audit.record(
             self.session,
             actor=self.actor,
             action="nhi.coverage_cancelled",
             subject_type="resident",
             subject_id=str(person_id),
-            details={
-                "cancelled_id": str(target.id),
-                "cancelled_kind": target.kind,
-                "occurred_on": target.occurred_on.isoformat(),
-                "qualification_changes": [v.revision for v in changes],
-            },
+            details=details,
         )
         return CoverRecorded(cancellation, changes)
 

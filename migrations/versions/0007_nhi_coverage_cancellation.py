@@ -1,4 +1,5 @@
-"""nhi coverage: a recorded fact can be cancelled (取消) by a row naming it, with a reason
+"""nhi coverage: a recorded fact can be cancelled (取消) by a row naming it, with a reason;
+a dependant's fact names the employee's fact it was recorded with
 
 Revision ID: 0007
 Revises: 0006
@@ -23,8 +24,18 @@ def upgrade() -> None:
     # triggers (a batch copy on SQLite would drop the triggers).
     op.add_column("nhi_coverage_events", sa.Column("cancels_id", sa.Uuid(), nullable=True))
     op.add_column("nhi_coverage_events", sa.Column("reason", sa.String(length=200), nullable=True))
+    op.add_column("nhi_coverage_events", sa.Column("dependant_of_id", sa.Uuid(), nullable=True))
+    op.create_index(
+        "ix_nhi_coverage_events_tenant_id_dependant_of_id",
+        "nhi_coverage_events",
+        ["tenant_id", "dependant_of_id"],
+    )
 
 
 def downgrade() -> None:
+    op.drop_index(
+        "ix_nhi_coverage_events_tenant_id_dependant_of_id", table_name="nhi_coverage_events"
+    )
+    op.drop_column("nhi_coverage_events", "dependant_of_id")
     op.drop_column("nhi_coverage_events", "reason")
     op.drop_column("nhi_coverage_events", "cancels_id")
