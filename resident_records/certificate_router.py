@@ -25,7 +25,7 @@ from resident_records.protection import ProtectedPersonBlocked
 from tenancy import repository as tenancy_repo
 from tenancy import service as tenancy_service
 from tenancy.auth import Principal
-from tenancy.deps import UoW, idempotent, personal_data_reader
+from tenancy.deps import UoW, idempotent, personal_data_reader, refuse
 from tenancy.models import Role
 
 router = APIRouter(prefix="/api/v1", tags=["certificates"])
@@ -83,8 +83,7 @@ def issue_resident_record(
         issuance, issuer = issuance_for(request, uow, who)
         issued, _pdf, blocked = issuance.resident_record(body, issuer)
         if blocked is not None:
-            uow.commit()  # the refused attempt stays in the log although the request fails
-            raise blocked
+            refuse(uow, blocked)
         return issued_read(issued)
 
     return _issue(request, response, uow, who, idempotency_key, body, run)
@@ -98,8 +97,7 @@ def preview_resident_record(
     issuance, issuer = issuance_for(request, uow, who)
     _issued, pdf, blocked = issuance.resident_record(body, issuer, preview=True)
     if blocked is not None:
-        uow.commit()
-        raise blocked
+        refuse(uow, blocked)
     audit.record(
         uow.session,
         actor=who.actor,
@@ -128,8 +126,7 @@ def issue_move_out(
         issuance, issuer = issuance_for(request, uow, who)
         issued, blocked = issuance.move_out(body, issuer)
         if blocked is not None:
-            uow.commit()
-            raise blocked
+            refuse(uow, blocked)
         return issued_read(issued)
 
     return _issue(request, response, uow, who, idempotency_key, body, run)
@@ -150,9 +147,8 @@ def issue_disaster_damage(
         issuance, issuer = issuance_for(request, uow, who)
         try:
             return issued_read(issuance.disaster_damage(body, issuer))
-        except ProtectedPersonBlocked:
-            uow.commit()  # the refused attempt stays in the log although the request fails
-            raise
+        except ProtectedPersonBlocked as blocked:
+            refuse(uow, blocked)
 
     return _issue(request, response, uow, who, idempotency_key, body, run)
 
@@ -245,8 +241,7 @@ def mutual_aid_resident_record(
     def issue(issuance: Issuance, issuer: Issuer, acting: str) -> list[Issued]:
         issued, _pdf, blocked = _acting(issuance, acting).resident_record(body, issuer)
         if blocked is not None:
-            uow.commit()  # logged in the stricken member's chain, naming the helper
-            raise blocked
+            refuse(uow, blocked)  # logged in the stricken member's chain, naming the helper
         return issued
 
     documents = _as_helper(request, uow, who, lg_code, "mutual_aid.resident_record_issued", issue)

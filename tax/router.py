@@ -21,7 +21,14 @@ from tax.models import TaxAssessment
 from tax.simulation import SimulationInput, SimulationResult, simulate
 from tenancy import service as tenancy_service
 from tenancy.auth import Principal
-from tenancy.deps import UoW, app_state, idempotent, personal_data_reader, require_roles
+from tenancy.deps import (
+    UoW,
+    app_state,
+    idempotent,
+    personal_data_reader,
+    refuse,
+    require_roles,
+)
 from tenancy.models import Role
 
 router = APIRouter(prefix="/api/v1/tax", tags=["tax"])
@@ -200,8 +207,7 @@ def issue_certificate(
         issuer = issuer_for(session, tenancy_service.current_municipality(session))
         issued, blocked = TaxCertificates(docs, params).issue(body, issuer)
         if blocked is not None:
-            uow.commit()  # the refused attempt stays in the log although the request fails
-            raise blocked
+            refuse(uow, blocked)
         return {"documents": issued_read(issued)}
 
     return idempotent(

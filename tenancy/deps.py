@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Iterator
-from typing import Annotated, Any
+from typing import Annotated, Any, NoReturn
 
 from fastapi import Depends, Request, Response
 
 from core import idempotency
 from core.audit import REQUEST_ID_KEY
 from core.crypto import TenantKeys
-from core.errors import Forbidden, Unauthenticated
+from core.errors import DomainError, Forbidden, Unauthenticated
 from core.runtime import Runtime
 from core.security import secrets_equal
 from core.uow import UnitOfWork
@@ -149,3 +149,13 @@ def idempotent(
     result = run()
     idempotency.store(uow.session, key, str(principal.id), fp, status, result)
     return result
+
+
+def refuse(uow: UnitOfWork, refusal: DomainError) -> NoReturn:
+    """Fail the request with ``refusal`` but keep what the unit of work logged of the attempt.
+
+    住民基本台帳法・DV等支援措置: a refused request about a protected person is itself logged
+    (who asked, for whom), and that entry must survive the request's failure.
+    """
+    uow.commit()
+    raise refusal
