@@ -103,7 +103,8 @@ def _harfbuzz() -> tuple[Any, Any, Any]:
 
 def _big_font(hb_face: Any) -> tuple[_Fingerprint, Any, int] | None:
     """The fingerprint, data pointer and size of a face bigger than ``_BIG_FONT_BYTES``."""
-    ffi, harfbuzz, _subset = _harfbuzz()
+    from weasyprint.text.ffi import ffi, harfbuzz
+
     blob = harfbuzz.hb_face_reference_blob(hb_face)
     length = ffi.new("unsigned int *")
     try:

@@ -64,6 +64,12 @@ def active_current(session: Session) -> Sequence[V]:
     return session.scalars(stmt).all()
 
 
+def facts_recorded_with(session: Session, fact_id: uuid.UUID) -> Sequence[NhiCoverageEvent]:
+    """The dependants' (被扶養者) facts recorded together with the employee's fact ``fact_id``."""
+    stmt = scoped(session, NhiCoverageEvent).where(NhiCoverageEvent.dependant_of_id == fact_id)
+    return session.scalars(stmt.order_by(NhiCoverageEvent.person_id)).all()
+
+
 def coverage_events(
     session: Session, person_id: uuid.UUID, cover: str | None = None
 ) -> Sequence[NhiCoverageEvent]:

@@ -40,7 +40,6 @@ from nhi.models import (
 )
 from resident_records import queries as register
 from tax.rules.ages import age_on
-from tenancy.repository import scoped
 
 Emit = Callable[[DomainEvent], None]
 
@@ -675,13 +674,6 @@ class Qualifications:
             )
         return target
 
-    def _recorded_with(self, target: NhiCoverageEvent) -> list[NhiCoverageEvent]:
-        """The dependants' facts recorded together with the employee's fact ``target`` (none
-        when ``target`` is a dependant's own fact or was recorded alone)."""
-        E = NhiCoverageEvent
-        stmt = scoped(self.session, E).where(E.dependant_of_id == target.id)
-        return list(self.session.scalars(stmt.order_by(E.person_id)))
-
     def _dependants_cancellable(
         self, target: NhiCoverageEvent
     ) -> list[tuple[NhiCoverageEvent, Sequence[NhiCoverageEvent]]]:
@@ -691,7 +683,7 @@ class Qualifications:
         out: list[tuple[NhiCoverageEvent, Sequence[NhiCoverageEvent]]] = []
         problems: list[dict[str, str]] = []
         label = _COVER_LABEL[Cover(target.cover)]
-        for fact in self._recorded_with(target):
+        for fact in repo.facts_recorded_with(self.session, target.id):
             own = repo.coverage_events(self.session, fact.person_id, fact.cover)
             facts = standing(own)
             if all(e.id != fact.id for e in facts):
