@@ -23,6 +23,14 @@ IMIZU, NAMERIKAWA = "162116", "162060"
 _PREFIX = {code: prefix for code, _n, _k, prefix in demo_data.MEMBERS}
 
 
+def altered(text: str) -> str:
+    """`text` with its first character changed, so a forged value never equals the real one.
+
+    "0" and "1" are valid in both hex digests and base64url signatures.
+    """
+    return ("0" if text[0] != "0" else "1") + text[1:]
+
+
 def staff_login_id(lg_code: str, role: str) -> str:
     return f"{_PREFIX[lg_code]}.{role}"
 
