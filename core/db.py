@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from functools import lru_cache
+from operator import itemgetter
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVarTuple, cast
 
@@ -249,13 +251,21 @@ def bulk_insert(session: Session, model: type[Any], rows: list[dict[str, Any]]) 
     columns = list(rows[0])
     names = ", ".join(columns)
     stage = f"pg_temp.bulk_{table.name}"
+    # Each row's values in column order in one C call; only the JSON columns need a hand.
+    values = itemgetter(*columns) if len(columns) > 1 else lambda row: (row[columns[0]],)
+    json_at = [i for i, c in enumerate(columns) if c in json_columns]
     # The psycopg connection of the session's transaction: same transaction, same tenant.
     dbapi = cast("psycopg.Connection[Any]", conn.connection.dbapi_connection)
     with dbapi.cursor() as cur:
         cur.execute(f"CREATE TEMP TABLE IF NOT EXISTS {stage} (LIKE {table.name}) ON COMMIT DROP")
         with cur.copy(f"COPY {stage} ({names}) FROM STDIN") as copy:
             for row in rows:
-                copy.write_row([_json(row[c]) if c in json_columns else row[c] for c in columns])
+                out = values(row)
+                if json_at:
+                    out = list(out)
+                    for i in json_at:
+                        out[i] = _json(out[i])
+                copy.write_row(out)
         cur.execute(f"INSERT INTO {table.name} ({names}) SELECT {names} FROM {stage}")  # noqa: S608
         cur.execute(f"TRUNCATE {stage}")
 
@@ -336,6 +346,52 @@ def core_rows(session: Session, stmt: Select[*_Ts]) -> Sequence[Row[*_Ts]]:
         session.flush()
         write_pending(session)
     return session.connection().execute(stmt).all()
+
+
+ReadAside = Callable[..., "Future[Any]"]
+
+
+@contextmanager
+def reads_aside(session: Session, *, readers: int = 2) -> Iterator[ReadAside]:
+    """Reads that run on connections of their own while ``session`` goes on (PostgreSQL).
+
+    ``aside(fn, *args)`` runs ``fn(reader, *args)`` in a thread and returns its future;
+    ``reader`` is a session of its own on the same database, under ``session``'s tenant context,
+    rolled back afterwards. The annual batches read a whole municipality's register,
+    qualifications and income; half of each read is the database's own work, which can go on
+    while this process groups what it has already read. A reader sees what is committed, never
+    ``session``'s uncommitted writes: use it only for reads that need none. On SQLite (one
+    file, one writer) ``fn`` runs at once on ``session`` itself. Leaving the block waits for
+    every read.
+    """
+    from core.scoping import get_context, set_context
+
+    bind = session.get_bind()
+    engine = bind.engine if isinstance(bind, Connection) else bind
+    if engine.dialect.name != "postgresql":
+
+        def inline(fn: Callable[..., Any], *args: Any) -> Future[Any]:
+            done: Future[Any] = Future()
+            try:
+                done.set_result(fn(session, *args))
+            except Exception as exc:  # raised by .result(), as from a thread
+                done.set_exception(exc)
+            return done
+
+        yield inline
+        return
+    ctx = get_context(session)
+
+    def read(fn: Callable[..., Any], *args: Any) -> Any:
+        with Session(engine) as reader:
+            set_context(reader, ctx)
+            try:
+                return fn(reader, *args)
+            finally:
+                reader.rollback()
+
+    with ThreadPoolExecutor(max_workers=readers, thread_name_prefix="read-aside") as pool:
+        yield lambda fn, *args: pool.submit(read, fn, *args)
 
 
 @lru_cache(maxsize=4)

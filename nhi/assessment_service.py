@@ -41,7 +41,7 @@ import os
 import uuid
 from collections import defaultdict
 from collections.abc import Callable, Collection, Iterable, Iterator
-from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from fractions import Fraction
@@ -51,7 +51,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from core import audit
-from core.db import JsonText, bulk_insert, run_lock, utcnow
+from core.db import JsonText, bulk_insert, reads_aside, run_lock, utcnow
 from core.errors import Conflict, NotFound, ValidationFailed
 from core.ids import new_id
 from core.japanese.era import fiscal_year_label
@@ -244,6 +244,7 @@ class YearFacts:
         )
 
 
+_WHOLE_YEAR = frozenset(range(assessment_rules.MONTHS))
 BY_ID = 5_000  # ids per read of the register or the income records (an index lookup each)
 
 
@@ -280,8 +281,12 @@ def _households(
     periods: list[tuple[uuid.UUID, dt.date, dt.date | None, str | None]],
     april: list[ResidentOn],
 ) -> dict[uuid.UUID, HouseholdFacts]:
-    """Group the insured of the year into households on their reference dates (module doc)."""
-    start = params.fiscal_year_start
+    """Group the insured of the year into households on their reference dates (module doc).
+
+    Written for a whole municipality at once (hundreds of thousands of persons): the common case
+    — insured all year, in the household of 1 April — takes no rule call it does not need, and
+    each person's facts are looked up once."""
+    start, end = params.fiscal_year_start, params.fiscal_year_end
     spans: dict[uuid.UUID, list[tuple[dt.date, dt.date | None]]] = defaultdict(list)
     left_at_75: set[uuid.UUID] = set()
     for pid, acquired, lost, reason in periods:
@@ -295,24 +300,37 @@ def _households(
     # Each insured person's first day in the year and their entry on that day.
     entry: dict[uuid.UUID, ResidentOn] = {}
     raw: dict[uuid.UUID, frozenset[int]] = {}  # months insured, before birth and 75 are applied
-    months: dict[uuid.UUID, frozenset[int]] = {}
     later: dict[dt.date, list[uuid.UUID]] = defaultdict(list)
     first_day: dict[uuid.UUID, dt.date] = {}
     for pid, own in spans.items():
-        raw[pid] = assessment_rules.insured_months(own, None, params)
-        if not raw[pid]:
-            continue
-        first = assessment_rules.first_insured_day(own, raw[pid], params)
+        if len(own) == 1 and own[0][0] <= start and (own[0][1] is None or own[0][1] > end):
+            insured, first = _WHOLE_YEAR, start  # insured before April and after March
+        else:
+            insured = assessment_rules.insured_months(own, None, params)
+            if not insured:
+                continue
+            first = assessment_rules.first_insured_day(own, insured, params)
+        raw[pid] = insured
         first_day[pid] = first
-        if first == start and pid in on_april:
-            entry[pid] = on_april[pid]
+        r = on_april.get(pid) if first == start else None
+        if r is not None:
+            entry[pid] = r
         else:
             later[first].append(pid)
     for day, ids in sorted(later.items()):
         for r in _residents(session, day, person_ids=ids):
             entry[r.person_id] = r
+    months: dict[uuid.UUID, frozenset[int]] = {}
+    whole_year: dict[dt.date | None, frozenset[int]] = {}  # by birth date: many share one
     for pid, r in entry.items():
-        capped = assessment_rules.charged_months(raw[pid], r.birth_date, params)
+        insured = raw[pid]
+        if insured is _WHOLE_YEAR:
+            capped = whole_year.get(r.birth_date)
+            if capped is None:
+                capped = assessment_rules.charged_months(insured, r.birth_date, params)
+                whole_year[r.birth_date] = capped
+        else:
+            capped = assessment_rules.charged_months(insured, r.birth_date, params)
         if capped:
             months[pid] = capped
 
@@ -320,43 +338,53 @@ def _households(
     insured_in: dict[uuid.UUID, list[uuid.UUID]] = defaultdict(list)
     reference: dict[uuid.UUID, dt.date] = {}
     for pid in months:
-        r = entry[pid]
-        if r.household_id is None:
+        hid = entry[pid].household_id
+        if hid is None:
             continue
-        insured_in[r.household_id].append(pid)
+        insured_in[hid].append(pid)
         day = first_day[pid]
-        reference[r.household_id] = min(day, reference.get(r.household_id, day))
+        known = reference.get(hid)
+        if known is None or day < known:
+            reference[hid] = day
 
-    # Who was in each household on its reference date (for the head and 特定同一世帯所属者).
+    # Who was in each household on its reference date: its head, and any 特定同一世帯所属者.
     # ``april`` holds the persons with a qualification (and, for a correction, the households'
     # members): a household whose head is not among them (擬制世帯主) is read whole.
-    residents: dict[uuid.UUID, dict[uuid.UUID, ResidentOn]] = defaultdict(dict)
+    heads: dict[uuid.UUID, ResidentOn] = {}
+    former: dict[uuid.UUID, dict[uuid.UUID, ResidentOn]] = defaultdict(dict)
+
+    def there(r: ResidentOn) -> None:
+        hid = r.household_id
+        if hid is None:
+            return
+        if r.relationship == HEAD:
+            heads.setdefault(hid, r)
+        if r.person_id in left_at_75:
+            former[hid][r.person_id] = r
+
     for r in april:
-        if r.household_id is not None and reference.get(r.household_id) == start:
-            residents[r.household_id][r.person_id] = r
+        if reference.get(r.household_id) == start:  # type: ignore[arg-type]
+            there(r)
     by_day: dict[dt.date, list[uuid.UUID]] = defaultdict(list)
     for hid, day in reference.items():
-        if day != start:
+        if day != start or hid not in heads:
             by_day[day].append(hid)
-        elif not any(r.relationship == HEAD for r in residents[hid].values()):
-            by_day[start].append(hid)
     for day, hids in sorted(by_day.items()):
         for r in _residents(session, day, household_ids=hids):
-            if r.household_id is not None:
-                residents[r.household_id][r.person_id] = r
+            there(r)
 
     out: dict[uuid.UUID, HouseholdFacts] = {}
-    for hid, insured in insured_in.items():
-        there = residents[hid]
-        head_id = next((p for p, r in there.items() if r.relationship == HEAD), None)
-        if head_id is None:
+    for hid, insured_ids in insured_in.items():
+        head = heads.get(hid)
+        if head is not None:
+            head_id = head.person_id
+        else:
             # No head on the register that day (cannot normally happen): the eldest insured.
-            head_id = min(insured, key=lambda p: (entry[p].birth_date or dt.date.max, p))
+            head_id = min(insured_ids, key=lambda p: (entry[p].birth_date or dt.date.max, p))
         members: dict[uuid.UUID, MemberFacts] = {}
-        for pid in insured:
+        for pid in insured_ids:
             members[pid] = MemberFacts(pid, entry[pid].birth_date, pid == head_id, months[pid])
         if head_id not in members:
-            head = there.get(head_id)
             members[head_id] = MemberFacts(
                 head_id,
                 head.birth_date if head else None,
@@ -364,13 +392,17 @@ def _households(
                 frozenset(),
                 former_insured=head_id in left_at_75,
             )
-        for pid, r in there.items():
-            if pid not in members and pid in left_at_75:
+        for pid, r in former.get(hid, {}).items():
+            if pid not in members:
                 members[pid] = MemberFacts(pid, r.birth_date, False, frozenset(), True)
         out[hid] = HouseholdFacts(
             hid, reference[hid], tuple(sorted(members.values(), key=_member_order))
         )
     return out
+
+
+def _income_of_insured(session: Session, fiscal_year: int) -> dict[uuid.UUID, list[IncomeLine]]:
+    return income_lines(session, fiscal_year, repo.persons_ever_insured(session))
 
 
 def load_year(
@@ -386,17 +418,28 @@ def load_year(
     ``with_income=False`` leaves the income out (only the households are wanted)."""
     params = load_parameters(fiscal_year)
     start, end = params.fiscal_year_start, params.fiscal_year_end
+    incomes: dict[uuid.UUID, list[IncomeLine]] = {}
     if person_ids is None:
-        periods = repo.periods(session, start, end)
-        # Only those with a qualification (a third of the residents or fewer), selected in the
-        # database: more than the year's insured, never fewer, and no ids sent back and forth.
-        april = residents_on(session, start, person_ids=repo.persons_ever_insured(session))
+        # The whole municipality (no writes of this session to see): the qualifications and the
+        # income of everyone ever insured are read on connections of their own while this one
+        # reads the register on 1 April — only those with a qualification (a third of the
+        # residents or fewer), selected in the database: no ids sent back and forth.
+        with reads_aside(session) as aside:
+            ever_income = aside(_income_of_insured, fiscal_year) if with_income else None
+            read_periods = aside(repo.periods, start, end)
+            april = residents_on(session, start, person_ids=repo.persons_ever_insured(session))
+            periods = read_periods.result()
+            households = _households(session, params, periods, april)
+            if ever_income is not None:
+                incomes = ever_income.result()
+        # A 擬制世帯主 may never have been insured here: their income, too (the reduction test).
+        read = {pid for pid, *_ in periods}
     else:
         periods = repo.periods(session, start, end, person_ids)
         april = _residents(session, start, person_ids=person_ids)
-    households = _households(session, params, periods, april)
-    wanted = sorted({m.person_id for h in households.values() for m in h.members})
-    incomes: dict[uuid.UUID, list[IncomeLine]] = {}
+        households = _households(session, params, periods, april)
+        read = set()
+    wanted = {m.person_id for h in households.values() for m in h.members} - read
     for part in _chunks(wanted if with_income else ()):
         incomes.update(income_lines(session, fiscal_year, part))
     return YearFacts(
@@ -524,6 +567,23 @@ def _write(
                 total, year.fiscal_year, previous=known.instalments, on=today
             )
         assessment_id = new_id()
+        insured = 0
+        for m in h.members:
+            if m.months:
+                insured += 1
+            if m.head or m.months:
+                member_rows.append(
+                    {
+                        "tenant_id": tenant_id,
+                        "id": new_id(),
+                        "assessment_id": assessment_id,
+                        "fiscal_year": year.fiscal_year,
+                        "household_id": h.household_id,
+                        "person_id": m.person_id,
+                        "head": m.head,
+                        "months": len(m.months),
+                    }
+                )
         rows.append(
             {
                 "tenant_id": tenant_id,
@@ -538,7 +598,7 @@ def _write(
                 "reference_date": h.reference_date,
                 "head_person_id": h.head.person_id,
                 "nominal_head": not h.head.insured,
-                "insured": sum(1 for m in h.members if m.insured),
+                "insured": insured,
                 "reduction_rate": reduction_rate,
                 "components": components,
                 "total": total,
@@ -546,20 +606,6 @@ def _write(
                 "facts": p.facts,
             }
         )
-        for m in h.members:
-            if m.head or m.insured:
-                member_rows.append(
-                    {
-                        "tenant_id": tenant_id,
-                        "id": new_id(),
-                        "assessment_id": assessment_id,
-                        "fiscal_year": year.fiscal_year,
-                        "household_id": h.household_id,
-                        "person_id": m.person_id,
-                        "head": m.head,
-                        "months": len(m.months),
-                    }
-                )
         current[h.household_id] = Known(revision, p.inputs_hash, plan)
     bulk_insert(session, NhiAssessment, rows)
     bulk_insert(session, NhiAssessmentMember, member_rows)
@@ -697,6 +743,14 @@ def _commit_chunk(
     return done + len(task.households)
 
 
+def _written(writing: Future[int], progress: Callable[[int, int], None] | None, total: int) -> int:
+    """Wait for the chunk being written; returns (and reports) the households done."""
+    done = writing.result()
+    if progress is not None:
+        progress(done, total)
+    return done
+
+
 def assess_year(
     session: Session,
     fiscal_year: int,
@@ -769,24 +823,35 @@ def assess_year(
             done = len(households) - len(todo)
             if progress is not None:
                 progress(done, len(households))
-            # Chunk k+1 is prepared and handed to the workers before chunk k is written, so the
-            # rules run while the database writes; chunks are still committed in order.
-            pending: _Chunk | None = None
-            for chunks, begin in enumerate(range(0, len(todo), chunk)):
-                if stop_after_chunks is not None and chunks >= stop_after_chunks:
-                    break
-                part = todo[begin : begin + chunk]
-                prepared = [year.prepare(year.households[h]) for h in part]
-                task = _Chunk(part, prepared, _submit(pool, changed(prepared, current), workers))
+            # While chunk k is written and committed on a thread of its own, this one prepares
+            # chunk k+2 and hands it to the workers, who meanwhile run the rules on chunk k+1:
+            # the database, the rules and the preparing overlap. The session passes to the
+            # writer and back (this thread touches it only once the writer is done); chunks are
+            # still committed one at a time, in order.
+            with ThreadPoolExecutor(max_workers=1, thread_name_prefix="nhi-writer") as writer:
+                writing: Future[int] | None = None
+                pending: _Chunk | None = None
+                for chunks, begin in enumerate(range(0, len(todo), chunk)):
+                    if stop_after_chunks is not None and chunks >= stop_after_chunks:
+                        break
+                    part = todo[begin : begin + chunk]
+                    prepared = [year.prepare(year.households[h]) for h in part]
+                    task = _Chunk(
+                        part, prepared, _submit(pool, changed(prepared, current), workers)
+                    )
+                    if pending is not None:
+                        if writing is not None:
+                            done = _written(writing, progress, len(households))
+                        writing = writer.submit(
+                            _commit_chunk, session, year, pending, current, run, day, done
+                        )
+                    pending = task
+                if writing is not None:
+                    done = _written(writing, progress, len(households))
                 if pending is not None:
                     done = _commit_chunk(session, year, pending, current, run, day, done)
                     if progress is not None:
                         progress(done, len(households))
-                pending = task
-            if pending is not None:
-                done = _commit_chunk(session, year, pending, current, run, day, done)
-                if progress is not None:
-                    progress(done, len(households))
         finally:
             if pool is not None:
                 pool.shutdown(wait=True, cancel_futures=True)

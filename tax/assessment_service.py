@@ -30,7 +30,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
 from core import audit
@@ -143,11 +143,14 @@ def check_fiscal_year(fiscal_year: int) -> None:
 
 
 def income_lines(
-    session: Session, fiscal_year: int, person_ids: Iterable[uuid.UUID] | None = None
+    session: Session,
+    fiscal_year: int,
+    person_ids: Iterable[uuid.UUID] | Select[uuid.UUID] | None = None,
 ) -> dict[uuid.UUID, list[IncomeLine]]:
     """The income records in force per person for a fiscal year (the previous calendar year's
     income): the newest of each (employer, kind). A read service for other areas too (the NHI
-    premium's income test and 所得割 read the same income)."""
+    premium's income test and 所得割 read the same income). ``person_ids``: ids, or a statement
+    selecting them."""
     e = IncomeEntry
     stmt = (
         scoped(session, e)

@@ -7,8 +7,9 @@ from typing import ClassVar
 import pytest
 from sqlalchemy import func, select, text
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 
-from core.db import add_new, bulk_insert, make_engine, pending_rows
+from core.db import add_new, bulk_insert, make_engine, pending_rows, reads_aside
 from core.errors import TenantMismatch
 from core.events import DomainEvent, EventBus, OutboxMessage, relay_outbox
 from core.scoping import TenantContext, TenantId, tenant_scope
@@ -181,6 +182,40 @@ def test_bulk_insert_of_another_tenants_rows_is_refused_and_keeps_nothing(state)
         with UnitOfWork(state.session_factory) as uow:
             uow.set_tenant(TenantContext(TenantId(tid)))
             assert uow.session.scalar(select(func.count()).select_from(OutboxMessage)) == 0
+
+
+def _outbox_rows_seen(session: Session) -> int:
+    # Core SQL on the session's connection: no ORM tenant filter, only row-level security.
+    return int(
+        session.connection().execute(text("SELECT count(*) FROM outbox_messages")).scalar_one()
+    )
+
+
+def test_a_read_aside_runs_under_the_sessions_tenant_on_a_connection_of_its_own(state) -> None:
+    """PostgreSQL: the read runs on another connection under the session's tenant (row-level
+    security keeps the other tenant's rows out) and sees what is committed, not the session's
+    uncommitted rows. SQLite: it runs on the session itself."""
+    mine, theirs = new_tenant(state), new_tenant(state)
+    for tid, n in ((mine, 3), (theirs, 5)):
+        with UnitOfWork(state.session_factory) as uow:
+            uow.set_tenant(TenantContext(TenantId(tid)))
+            bulk_insert(uow.session, OutboxMessage, _outbox_rows(tid, n))
+            uow.commit()
+    with UnitOfWork(state.session_factory) as uow:
+        uow.set_tenant(TenantContext(TenantId(mine)))
+        bulk_insert(uow.session, OutboxMessage, _outbox_rows(mine, 2))  # not committed
+        with reads_aside(uow.session) as aside:
+            seen = aside(_outbox_rows_seen)
+            same = aside(lambda reader: reader is uow.session)
+            failed = aside(lambda reader: 1 // 0)
+        if state.engine.dialect.name == "postgresql":
+            assert seen.result() == 3 and same.result() is False
+        else:
+            assert same.result() is True
+        with pytest.raises(ZeroDivisionError):
+            failed.result()
+        assert uow.session.scalar(select(func.count()).select_from(OutboxMessage)) == 5
+        uow.rollback()
 
 
 def _outbox_count(state, tid: int) -> int:

@@ -223,6 +223,34 @@ def test_instalments_keep_what_was_due_before_a_correction() -> None:
     assert all(d.weekday() < 5 for d in dates)
 
 
+def test_a_chunk_failing_on_the_writer_thread_stops_the_run_and_keeps_the_chunks_before(
+    state: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Chunks are written on a thread of their own: its failure reaches the caller, the chunks
+    committed before stay, nothing of the failing one is kept, and the run resumes from there."""
+    env = _new_env(state)
+    for n in range(3):
+        move_in(env, [person(given_name=f"太郎{n}", birth_date="1970-06-01")], START)
+    write = service._write
+    calls = []
+
+    def fail_second(*args: Any, **kwargs: Any) -> Any:
+        calls.append(1)
+        if len(calls) == 2:
+            write(*args, **kwargs)  # the rows reach the transaction, then the chunk fails
+            raise RuntimeError("disk full")
+        return write(*args, **kwargs)
+
+    monkeypatch.setattr(service, "_write", fail_second)
+    with pytest.raises(RuntimeError, match="disk full"):
+        run(env, chunk=1)
+    assert count(env, NhiAssessment) == 1
+    monkeypatch.setattr(service, "_write", write)
+    resumed = run(env, chunk=1)
+    assert resumed.resumed and (resumed.processed, resumed.created) == (3, 3)
+    assert count(env, NhiAssessment) == 3
+
+
 def test_the_rules_in_worker_processes_give_the_same_figures(state: Any) -> None:
     env = _new_env(state)
     moved = [
