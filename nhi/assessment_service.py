@@ -41,7 +41,7 @@ import os
 import uuid
 from collections import defaultdict
 from collections.abc import Callable, Collection, Iterable, Iterator
-from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from fractions import Fraction
@@ -743,14 +743,6 @@ def _commit_chunk(
     return done + len(task.households)
 
 
-def _written(writing: Future[int], progress: Callable[[int, int], None] | None, total: int) -> int:
-    """Wait for the chunk being written; returns (and reports) the households done."""
-    done = writing.result()
-    if progress is not None:
-        progress(done, total)
-    return done
-
-
 def assess_year(
     session: Session,
     fiscal_year: int,
@@ -823,35 +815,24 @@ def assess_year(
             done = len(households) - len(todo)
             if progress is not None:
                 progress(done, len(households))
-            # While chunk k is written and committed on a thread of its own, this one prepares
-            # chunk k+2 and hands it to the workers, who meanwhile run the rules on chunk k+1:
-            # the database, the rules and the preparing overlap. The session passes to the
-            # writer and back (this thread touches it only once the writer is done); chunks are
-            # still committed one at a time, in order.
-            with ThreadPoolExecutor(max_workers=1, thread_name_prefix="nhi-writer") as writer:
-                writing: Future[int] | None = None
-                pending: _Chunk | None = None
-                for chunks, begin in enumerate(range(0, len(todo), chunk)):
-                    if stop_after_chunks is not None and chunks >= stop_after_chunks:
-                        break
-                    part = todo[begin : begin + chunk]
-                    prepared = [year.prepare(year.households[h]) for h in part]
-                    task = _Chunk(
-                        part, prepared, _submit(pool, changed(prepared, current), workers)
-                    )
-                    if pending is not None:
-                        if writing is not None:
-                            done = _written(writing, progress, len(households))
-                        writing = writer.submit(
-                            _commit_chunk, session, year, pending, current, run, day, done
-                        )
-                    pending = task
-                if writing is not None:
-                    done = _written(writing, progress, len(households))
+            # Chunk k+1 is prepared and handed to the workers before chunk k is written, so the
+            # rules run while the database writes; chunks are still committed in order.
+            pending: _Chunk | None = None
+            for chunks, begin in enumerate(range(0, len(todo), chunk)):
+                if stop_after_chunks is not None and chunks >= stop_after_chunks:
+                    break
+                part = todo[begin : begin + chunk]
+                prepared = [year.prepare(year.households[h]) for h in part]
+                task = _Chunk(part, prepared, _submit(pool, changed(prepared, current), workers))
                 if pending is not None:
                     done = _commit_chunk(session, year, pending, current, run, day, done)
                     if progress is not None:
                         progress(done, len(households))
+                pending = task
+            if pending is not None:
+                done = _commit_chunk(session, year, pending, current, run, day, done)
+                if progress is not None:
+                    progress(done, len(households))
         finally:
             if pool is not None:
                 pool.shutdown(wait=True, cancel_futures=True)

@@ -223,11 +223,11 @@ def test_instalments_keep_what_was_due_before_a_correction() -> None:
     assert all(d.weekday() < 5 for d in dates)
 
 
-def test_a_chunk_failing_on_the_writer_thread_stops_the_run_and_keeps_the_chunks_before(
+def test_a_chunk_failing_to_write_stops_the_run_and_keeps_the_chunks_before(
     state: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Chunks are written on a thread of their own: its failure reaches the caller, the chunks
-    committed before stay, nothing of the failing one is kept, and the run resumes from there."""
+    """A failure while a chunk is written reaches the caller: the chunks committed before stay,
+    nothing of the failing one is kept, and the run resumes from there."""
     env = _new_env(state)
     for n in range(3):
         move_in(env, [person(given_name=f"太郎{n}", birth_date="1970-06-01")], START)

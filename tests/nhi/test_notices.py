@@ -59,7 +59,6 @@ def _printed_items(context: dict[str, Any]) -> list[str]:
         *r["components"],
         r["annual"],
         "年税額",
-        "合計",
         "教示",
         "審査請求",
         "行政事件訴訟法第8条第2項",
@@ -189,3 +188,93 @@ def test_a_period_names_its_era_once_unless_the_era_changes() -> None:
     assert notices.period_text(2026, 0, 11) == "令和8年4月〜9年3月"
     assert notices.period_text(2026, 6, 6) == "令和8年10月〜8年10月"
     assert notices.period_text(2019, 0, 11) == "平成31年4月〜令和2年3月"  # 改元 on 1 May 2019
+
+
+def _worst_case_context(state: Any) -> dict[str, Any]:
+    """The busiest notice a real household can get: a 擬制世帯主 (in 後期高齢者医療, a member row
+    with the mark and the reduction-line sentence), four insured (a son over 40 with a salary
+    over the caps: 限度超過額 row; his wife; two children, one before school: 未就学児 row), every
+    component, a mid-year correction (更正) and 資産割.
+
+    The assessment never reads 固定資産税額 (nhi.assessment_service stores no ``asset_tax`` among
+    a member's facts, so a real run cannot produce 資産割 even with an ``asset_rate``): the
+    資産割額 row is added to the real context in the shape nhi.notices.premium_notice gives it,
+    after 所得割額, with figures of the size a 資産割 town's give."""
+    env = _new_env(state)
+    household = move_in(
+        env,
+        [
+            person(given_name="次郎", given_name_kana="ジロウ", birth_date="1945-05-01"),
+            person(
+                given_name="三郎",
+                given_name_kana="サブロウ",
+                relationship="子",
+                birth_date="1976-05-01",
+            ),
+            person(
+                given_name="美和子",
+                given_name_kana="ミワコ",
+                sex="female",
+                relationship="子の妻",
+                birth_date="1981-07-07",
+            ),
+            person(
+                given_name="一郎",
+                given_name_kana="イチロウ",
+                relationship="子の子",
+                birth_date="2008-01-10",
+            ),
+            person(
+                given_name="二郎",
+                given_name_kana="ジロウ",
+                relationship="子の子",
+                birth_date="2022-06-01",
+            ),
+        ],
+        dt.date(2025, 4, 1),
+    )
+    incomes(env, [salary(env, household.person_ids[1], HEAD_BIRTH, 30_000_000)])
+    run(env)
+    with UnitOfWork(state.session_factory, state.bus) as uow:
+        uow.set_tenant(env.ctx)
+        Qualifications(uow.session, ACTOR, uow.publish).record_cover(
+            household.person_ids[2], CoverageKind.EMPLOYEE_INSURANCE_JOINED, dt.date(2026, 8, 20)
+        )
+        uow.commit()
+    (context,) = _issue(state, env)
+    record = context["record"]
+    assert record["nominal_head"] and record["correction"]
+    assert len(record["members"]) == 5 and len(record["components"]) == 4
+    assert len(record["instalments"]) == 8
+    labels = [row["label"] for row in record["rows"]]
+    assert {"未就学児の均等割軽減額", "限度超過額"} <= set(labels)
+    assert "資産割額" not in labels and "7割・5割・2割軽減額" not in labels
+    asset = {"label": "資産割額", "values": ["123,400", "28,700", "31,500", "0"], "strong": False}
+    record["rows"].insert(labels.index("所得割額") + 1, asset)
+    return context
+
+
+def _one_page_with_every_item(state: Any, context: dict[str, Any]) -> None:
+    with BatchRenderer(state.form_sources, workers=1) as batch:
+        pdf = batch.one_pdf(notices.FORM, [context])
+    text = _text(pdf)
+    missing = [item for item in _printed_items(context) if item not in text]
+    assert missing == []
+    assert len(PdfReader(io.BytesIO(pdf)).pages) == 1
+
+
+def test_the_worst_real_notice_prints_every_item_on_one_page(state: Any) -> None:
+    # 7割・5割・2割軽減 (low income) and 限度超過 (income over the cap) never meet in a household:
+    # this is every other optional row at once.
+    _one_page_with_every_item(state, _worst_case_context(state))
+
+
+def test_even_every_optional_row_at_once_fits_one_page(state: Any) -> None:
+    # Not a real household (a reduction and a cap excess together): the theoretical worst, the
+    # reduction row added in nhi.notices' shape before the 未就学児 row.
+    context = _worst_case_context(state)
+    rows = context["record"]["rows"]
+    at = [row["label"] for row in rows].index("未就学児の均等割軽減額")
+    reduction = ["126,840", "26,460", "34,280", "3,780"]
+    rows.insert(at, {"label": "7割・5割・2割軽減額", "values": reduction, "strong": False})
+    _one_page_with_every_item(state, context)
