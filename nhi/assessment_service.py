@@ -280,8 +280,11 @@ def _households(
     params: NhiParameters,
     periods: list[tuple[uuid.UUID, dt.date, dt.date | None, str | None]],
     april: list[ResidentOn],
+    headless: Future[list[ResidentOn]] | None = None,
 ) -> dict[uuid.UUID, HouseholdFacts]:
     """Group the insured of the year into households on their reference dates (module doc).
+    ``headless``: the residents on 1 April of the households of ``april`` without their head
+    in it, being read meanwhile (``_headless``) — a superset of those read whole here.
 
     Written for a whole municipality at once (hundreds of thousands of persons): the common case
     — insured all year, in the household of 1 April — takes no rule call it does not need, and
@@ -369,6 +372,11 @@ def _households(
     for hid, day in reference.items():
         if day != start or hid not in heads:
             by_day[day].append(hid)
+    if headless is not None and start in by_day:
+        wanted = set(by_day.pop(start))
+        for r in headless.result():
+            if r.household_id in wanted:
+                there(r)
     for day, hids in sorted(by_day.items()):
         for r in _residents(session, day, household_ids=hids):
             there(r)
@@ -401,6 +409,19 @@ def _households(
     return out
 
 
+def _headless(april: list[ResidentOn]) -> list[uuid.UUID]:
+    """The households of these residents none of whom is their head: a 擬制世帯主's, whose
+    head is read with the rest of the household."""
+    households = {r.household_id for r in april if r.household_id is not None}
+    return sorted(households - {r.household_id for r in april if r.relationship == HEAD})
+
+
+def _residents_on(
+    session: Session, on: dt.date, household_ids: list[uuid.UUID]
+) -> list[ResidentOn]:
+    return _residents(session, on, household_ids=household_ids)
+
+
 def _income_of_insured(session: Session, fiscal_year: int) -> dict[uuid.UUID, list[IncomeLine]]:
     return income_lines(session, fiscal_year, repo.persons_ever_insured(session))
 
@@ -428,8 +449,9 @@ def load_year(
             ever_income = aside(_income_of_insured, fiscal_year) if with_income else None
             read_periods = aside(repo.periods, start, end)
             april = residents_on(session, start, person_ids=repo.persons_ever_insured(session))
+            headless = aside(_residents_on, start, _headless(april))
             periods = read_periods.result()
-            households = _households(session, params, periods, april)
+            households = _households(session, params, periods, april, headless)
             if ever_income is not None:
                 incomes = ever_income.result()
         # A 擬制世帯主 may never have been insured here: their income, too (the reduction test).
