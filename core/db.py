@@ -355,9 +355,9 @@ ReadAside = Callable[..., "Future[Any]"]
 def reads_aside(session: Session, *, readers: int = 2) -> Iterator[ReadAside]:
     """Reads that run on connections of their own while ``session`` goes on (PostgreSQL).
 
-    ``aside(fn, *args)`` runs ``fn(reader, *args)`` in a thread and returns its future;
-    ``reader`` is a session of its own on the same database, under ``session``'s tenant context,
-    rolled back afterwards. The annual batches read a whole municipality's register,
+    ``aside(fn, *args, **kwargs)`` runs ``fn(reader, *args, **kwargs)`` in a thread and returns
+    its future; ``reader`` is a session of its own on the same database, under ``session``'s
+    tenant context, rolled back afterwards. The annual batches read a whole municipality's register,
     qualifications and income; half of each read is the database's own work, which can go on
     while this process groups what it has already read. A reader sees what is committed, never
     ``session``'s uncommitted writes: use it only for reads that need none. On SQLite (one
@@ -370,10 +370,10 @@ def reads_aside(session: Session, *, readers: int = 2) -> Iterator[ReadAside]:
     engine = bind.engine if isinstance(bind, Connection) else bind
     if engine.dialect.name != "postgresql":
 
-        def inline(fn: Callable[..., Any], *args: Any) -> Future[Any]:
+        def inline(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Future[Any]:
             done: Future[Any] = Future()
             try:
-                done.set_result(fn(session, *args))
+                done.set_result(fn(session, *args, **kwargs))
             except Exception as exc:  # raised by .result(), as from a thread
                 done.set_exception(exc)
             return done
@@ -382,16 +382,16 @@ def reads_aside(session: Session, *, readers: int = 2) -> Iterator[ReadAside]:
         return
     ctx = get_context(session)
 
-    def read(fn: Callable[..., Any], *args: Any) -> Any:
+    def read(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
         with Session(engine) as reader:
             set_context(reader, ctx)
             try:
-                return fn(reader, *args)
+                return fn(reader, *args, **kwargs)
             finally:
                 reader.rollback()
 
     with ThreadPoolExecutor(max_workers=readers, thread_name_prefix="read-aside") as pool:
-        yield lambda fn, *args: pool.submit(read, fn, *args)
+        yield lambda fn, *args, **kwargs: pool.submit(read, fn, *args, **kwargs)
 
 
 @lru_cache(maxsize=4)

@@ -366,7 +366,7 @@ def _households(
             former[hid][r.person_id] = r
 
     for r in april:
-        if reference.get(r.household_id) == start:  # type: ignore[arg-type]
+        if r.household_id is not None and reference.get(r.household_id) == start:
             there(r)
     by_day: dict[dt.date, list[uuid.UUID]] = defaultdict(list)
     for hid, day in reference.items():
@@ -416,12 +416,6 @@ def _headless(april: list[ResidentOn]) -> list[uuid.UUID]:
     return sorted(households - {r.household_id for r in april if r.relationship == HEAD})
 
 
-def _residents_on(
-    session: Session, on: dt.date, household_ids: list[uuid.UUID]
-) -> list[ResidentOn]:
-    return _residents(session, on, household_ids=household_ids)
-
-
 def _income_of_insured(session: Session, fiscal_year: int) -> dict[uuid.UUID, list[IncomeLine]]:
     return income_lines(session, fiscal_year, repo.persons_ever_insured(session))
 
@@ -449,7 +443,7 @@ def load_year(
             ever_income = aside(_income_of_insured, fiscal_year) if with_income else None
             read_periods = aside(repo.periods, start, end)
             april = residents_on(session, start, person_ids=repo.persons_ever_insured(session))
-            headless = aside(_residents_on, start, _headless(april))
+            headless = aside(_residents, start, household_ids=_headless(april))
             periods = read_periods.result()
             households = _households(session, params, periods, april, headless)
             if ever_income is not None:

@@ -270,9 +270,9 @@ PersonIds = Collection[uuid.UUID] | Select[uuid.UUID]
 def _in_force(session: Session, on: dt.date, person_ids: PersonIds | None = None) -> Any:
     """Every person's version in force on ``on`` (as the register knows it now), one row each.
 
-    PostgreSQL: ``DISTINCT ON``, which computes the columns before it sorts. The window form
-    (SQLite, which has no ``DISTINCT ON``) carries each version's whole JSON document through
-    the sort there: ten times the bytes, spilled to disk for a municipality's register."""
+    PostgreSQL: ``DISTINCT ON``, which computes the columns before it sorts; the window form
+    would carry each version's whole JSON document through the sort there (ten times the bytes,
+    spilled to disk for a municipality's register). SQLite has no ``DISTINCT ON``: the window."""
     v = ResidentRecordVersion
     query = scoped(session, v).where(v.effective_on <= on)
     if person_ids is not None:

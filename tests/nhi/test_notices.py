@@ -150,6 +150,29 @@ def test_nothing_to_send_before_the_run(state: Any) -> None:
     assert _issue(state, env) == []
 
 
+def _corrected_notice(state: Any, env: Any, joins_employee_insurance: Any) -> dict[str, Any]:
+    """The year's run, then a member joining employee insurance on 20 August (a 更正): the one
+    notice to send."""
+    run(env)
+    with UnitOfWork(state.session_factory, state.bus) as uow:
+        uow.set_tenant(env.ctx)
+        Qualifications(uow.session, ACTOR, uow.publish).record_cover(
+            joins_employee_insurance, CoverageKind.EMPLOYEE_INSURANCE_JOINED, dt.date(2026, 8, 20)
+        )
+        uow.commit()
+    (context,) = _issue(state, env)
+    return context
+
+
+def _one_page_with_every_item(state: Any, context: dict[str, Any]) -> None:
+    with BatchRenderer(state.form_sources, workers=1) as batch:
+        pdf = batch.one_pdf(notices.FORM, [context])
+    text = _text(pdf)
+    missing = [item for item in _printed_items(context) if item not in text]
+    assert missing == []
+    assert len(PdfReader(io.BytesIO(pdf)).pages) == 1
+
+
 def test_a_household_of_four_prints_every_item_on_one_page(state: Any) -> None:
     env = _new_env(state)
     # Four insured with every component, a 5割 reduction (a low salary), a child before school
@@ -163,25 +186,13 @@ def test_a_household_of_four_prints_every_item_on_one_page(state: Any) -> None:
         dt.date(2025, 4, 1),
     )
     incomes(env, [salary(env, household.person_ids[0], HEAD_BIRTH, 2_000_000)])
-    run(env)
-    with UnitOfWork(state.session_factory, state.bus) as uow:
-        uow.set_tenant(env.ctx)
-        Qualifications(uow.session, ACTOR, uow.publish).record_cover(
-            household.person_ids[2], CoverageKind.EMPLOYEE_INSURANCE_JOINED, dt.date(2026, 8, 20)
-        )
-        uow.commit()
-    (context,) = _issue(state, env)
+    context = _corrected_notice(state, env, household.person_ids[2])
     record = context["record"]
     assert len(record["members"]) == 4 and len(record["components"]) == 4
     assert len(record["instalments"]) == 8 and record["correction"]
     labels = {row["label"] for row in record["rows"]}
     assert {"7割・5割・2割軽減額", "未就学児の均等割軽減額"} <= labels
-    with BatchRenderer(state.form_sources, workers=1) as batch:
-        pdf = batch.one_pdf(notices.FORM, [context])
-    assert len(PdfReader(io.BytesIO(pdf)).pages) == 1
-    text = _text(pdf)
-    missing = [item for item in _printed_items(context) if item not in text]
-    assert missing == []
+    _one_page_with_every_item(state, context)
 
 
 def test_a_period_names_its_era_once_unless_the_era_changes() -> None:
@@ -234,14 +245,7 @@ def _worst_case_context(state: Any) -> dict[str, Any]:
         dt.date(2025, 4, 1),
     )
     incomes(env, [salary(env, household.person_ids[1], HEAD_BIRTH, 30_000_000)])
-    run(env)
-    with UnitOfWork(state.session_factory, state.bus) as uow:
-        uow.set_tenant(env.ctx)
-        Qualifications(uow.session, ACTOR, uow.publish).record_cover(
-            household.person_ids[2], CoverageKind.EMPLOYEE_INSURANCE_JOINED, dt.date(2026, 8, 20)
-        )
-        uow.commit()
-    (context,) = _issue(state, env)
+    context = _corrected_notice(state, env, household.person_ids[2])
     record = context["record"]
     assert record["nominal_head"] and record["correction"]
     assert len(record["members"]) == 5 and len(record["components"]) == 4
@@ -252,15 +256,6 @@ def _worst_case_context(state: Any) -> dict[str, Any]:
     asset = {"label": "資産割額", "values": ["123,400", "28,700", "31,500", "0"], "strong": False}
     record["rows"].insert(labels.index("所得割額") + 1, asset)
     return context
-
-
-def _one_page_with_every_item(state: Any, context: dict[str, Any]) -> None:
-    with BatchRenderer(state.form_sources, workers=1) as batch:
-        pdf = batch.one_pdf(notices.FORM, [context])
-    text = _text(pdf)
-    missing = [item for item in _printed_items(context) if item not in text]
-    assert missing == []
-    assert len(PdfReader(io.BytesIO(pdf)).pages) == 1
 
 
 def test_the_worst_real_notice_prints_every_item_on_one_page(state: Any) -> None:
