@@ -15,6 +15,11 @@ otherwise), sets the city's FY2026 rates of nhi.md as the tenant parameter, then
   earlier assessments) and write (assessments, their members, the run's cursor, audit), and
   that process's peak memory, the workers' not included (target ≥ 5,000/s);
 * the **re-run** (idempotent: nothing changes, nothing is written) per second;
+* **転入 at the counter after the run**: households moving in through ``Register.move_in``,
+  one unit of work and commit each; an insured household's premium is assessed in the same
+  transaction (更正: ``nhi.assessment_handlers``) — next to as many move-ins into the same
+  register before the run, when there is no premium yet to correct (the price of the
+  reassessment);
 * the **baseline** measured in the same run: the pure premium rules alone
   (``nhi.rules.premium.assess`` on the same households, in memory, no database) per second —
   the ratio is the price of the database.
@@ -45,6 +50,7 @@ from nhi.rules.premium import assess
 from nhi.rules.rates import NhiRates
 from nhi.service import enrol_population
 from resident_records import population
+from resident_records.service import Register
 from tenancy import service as tenancy_service
 
 DEFAULT_HOUSEHOLDS = 100_000
@@ -52,6 +58,7 @@ RESIDENTS_PER_HOUSEHOLD = 8  # 2.4 per register household, ~30 % of households i
 FISCAL_YEAR = 2026
 ENROLLED_ON = dt.date(2026, 3, 1)
 MEMBER = "162116"  # 射水市
+MOVE_INS = 200
 ACTOR = audit.Actor("staff", "bench")
 # nhi.md "Test data" (one real city's FY2025 rates) and one city's FY2026 child-support proposal.
 RATES: dict[str, Any] = {
@@ -129,6 +136,28 @@ def _baseline(st: AppState, tenant_id: int) -> tuple[int, int, float]:
     return len(households), members, time.perf_counter() - started
 
 
+def _move_ins_per_second(st: AppState, tenant_id: int, seed: int) -> float:
+    """Households moving in through the service layer, one unit of work and commit each."""
+    commands = population.move_in_commands(
+        MEMBER,
+        MOVE_INS + 10,
+        machiaza=loader.machiaza(MEMBER),
+        home="富山県射水市",
+        pools=loader.name_pools(),
+        today=dt.date.today(),
+        seed=seed,
+    )
+    started = 0.0
+    for n, command in enumerate(commands):
+        if n == 10:  # after a warm-up: the first unit of work reads keys and parameters
+            started = time.perf_counter()
+        with UnitOfWork(st.session_factory, st.bus) as uow:
+            uow.set_tenant(TenantContext(TenantId(tenant_id)))
+            Register(uow, ACTOR, st.ring).move_in(command)
+            uow.commit()
+    return MOVE_INS / (time.perf_counter() - started)
+
+
 def main(argv: list[str] | None = None) -> None:
     args = _args(argv if argv is not None else sys.argv[1:])
     residents = args.residents or args.households * RESIDENTS_PER_HOUSEHOLD
@@ -158,10 +187,12 @@ def main(argv: list[str] | None = None) -> None:
             flush=True,
         )
 
+        unassessed = _move_ins_per_second(st, tenant_id, seed=76)
         households, created, _u, seconds, peak = in_fresh_process(_assess, db.settings, tenant_id)
         again, _c, unchanged, again_s, again_peak = in_fresh_process(
             _assess, db.settings, tenant_id
         )
+        assessed = _move_ins_per_second(st, tenant_id, seed=77)
         rules_n, rules_members, rules_s = _baseline(st, tenant_id)
         st.engine.dispose()
 
@@ -174,6 +205,11 @@ def main(argv: list[str] | None = None) -> None:
     print(
         f"  re-run:      {again:,} households ({unchanged:,} unchanged) in "
         f"{again_s:6.1f} s = {again / again_s:8,.0f}/s  peak {again_peak:6.0f} MB"
+    )
+    print(
+        f"  転入 after the run: {assessed:8,.0f} households/s (each insured one assessed in its "
+        f"transaction); before the run: {unassessed:,.0f}/s "
+        f"({assessed / unassessed:.2f}×)"
     )
     print(
         f"  baseline (premium rules only, in memory): {rules_n / rules_s:8,.0f}/s — "

@@ -212,6 +212,9 @@ class JsonText(str):
     __slots__ = ()
 
 
+COPY_FROM_ROWS = 100
+
+
 def bulk_insert(session: Session, model: type[Any], rows: list[dict[str, Any]]) -> None:
     """INSERT many rows in the session's transaction; on PostgreSQL through COPY.
 
@@ -219,7 +222,9 @@ def bulk_insert(session: Session, model: type[Any], rows: list[dict[str, Any]]) 
     copied into a staging table (``LIKE`` the target: no policy, no index) and moved with one
     ``INSERT … SELECT``, which the RLS policy's WITH CHECK still sees row by row. An
     executemany sends one statement per row: for tens of thousands of rows COPY is several
-    times faster. Elsewhere (SQLite) it is an executemany.
+    times faster. Elsewhere (SQLite), and for fewer than ``COPY_FROM_ROWS`` rows (a correction
+    of one household at the counter), it is an executemany: the staging table's four round
+    trips cost more than the rows.
     """
     if not rows:
         return
@@ -227,7 +232,7 @@ def bulk_insert(session: Session, model: type[Any], rows: list[dict[str, Any]]) 
     _check_tenant(session, table, rows)
     conn = session.connection()
     json_columns = {c.name for c in table.columns if isinstance(c.type, JSON)}
-    if conn.dialect.name != "postgresql":
+    if conn.dialect.name != "postgresql" or len(rows) < COPY_FROM_ROWS:
         # The JSON type serialises what it is given: hand it the object, not its text.
         conn.execute(
             table.insert(),

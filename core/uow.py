@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Hashable
 from types import TracebackType
 from typing import Any
 
@@ -30,6 +31,7 @@ class UnitOfWork:
         # What handlers may keep for the rest of this unit of work (a move-in of a household
         # publishes one event per person: a fact read for the first serves the others).
         self.cache: dict[Any, Any] = {}
+        self._deferred: dict[Hashable, tuple[TenantContext, Callable[[], None]]] = {}
 
     def __enter__(self) -> UnitOfWork:
         return self
@@ -75,6 +77,31 @@ class UnitOfWork:
                     self._handle(event)
                     self.session.flush()
 
+    def once_before_commit(self, key: Hashable, work: Callable[[], None]) -> None:
+        """Run ``work`` once, in this transaction, after the events published so far are
+        handled; a second call with the same key before then does nothing.
+
+        For a reaction that gathers what several events touch (a household's move-in publishes
+        one event per person, and the household's premium must be reassessed once, not once per
+        person). ``work`` runs under the tenant context of this call; events it publishes are
+        handled before the commit like any other."""
+        ctx = self.tenant
+        if ctx is None:
+            raise RuntimeError("once_before_commit needs the tenant context it is to run under")
+        if key not in self._deferred:
+            self._deferred[key] = (ctx, work)
+
+    def _run_deferred(self) -> None:
+        deferred, self._deferred = self._deferred, {}
+        for ctx, work in deferred.values():
+            if ctx == self.tenant:
+                work()
+                continue
+            self.session.flush()
+            with tenant_scope(self.session, ctx):
+                work()
+                self.session.flush()
+
     def _handle(self, event: DomainEvent) -> None:
         for handler in self.bus.handlers_for(event):
             handler(event, self)
@@ -83,10 +110,14 @@ class UnitOfWork:
 
     def commit(self) -> None:
         self._dispatch()
+        while self._deferred:
+            self._run_deferred()
+            self._dispatch()
         flush_inserts_pipelined(self.session)
         self.session.commit()
         self.committed = True
 
     def rollback(self) -> None:
         self._events.clear()
+        self._deferred.clear()
         self.session.rollback()

@@ -15,6 +15,8 @@ any query.
 from __future__ import annotations
 
 import datetime as dt
+import uuid
+from collections.abc import Iterable
 
 from core.uow import UnitOfWork
 from nhi.assessment_service import assessed_years, reassess
@@ -37,13 +39,31 @@ def _assessed_years(uow: UnitOfWork) -> list[int]:
     return years
 
 
+def _reassess_before_commit(uow: UnitOfWork, year: int, person_ids: Iterable[uuid.UUID]) -> None:
+    """Gather the persons a unit of work's events touch and reassess their households once,
+    before the commit: a household of four moving in changes four qualifications, and each
+    reassessment reads and rewrites the whole household."""
+    key = ("nhi.reassess", uow.tenant, year)
+    persons: set[uuid.UUID] | None = uow.cache.get(key)
+    if persons is None:
+        persons = uow.cache[key] = set()
+        gathered = persons
+        uow.once_before_commit(key, lambda: _reassess(uow, year, gathered))
+    persons.update(person_ids)
+
+
+def _reassess(uow: UnitOfWork, year: int, persons: set[uuid.UUID]) -> None:
+    # Later events of the same unit of work (handled after this) gather anew.
+    del uow.cache[("nhi.reassess", uow.tenant, year)]
+    reassess(uow.session, year, sorted(persons))
+
+
 def reassess_on_qualification_change(event: QualificationChanged, uow: UnitOfWork) -> None:
     """地方税法706条3項・4項・17条の5: a qualification change after the annual run → 更正."""
-    session = uow.session
     earliest = min(event.acquired_on, event.lost_on or event.acquired_on)
     for year in _assessed_years(uow):
         if earliest <= _fiscal_year_end(year):
-            reassess(session, year, [event.person_id])
+            _reassess_before_commit(uow, year, [event.person_id])
 
 
 def reassess_after_late_register_change(event: ResidentEvent, uow: UnitOfWork) -> None:
@@ -52,7 +72,6 @@ def reassess_after_late_register_change(event: ResidentEvent, uow: UnitOfWork) -
     # can touch no assessed 賦課期日, which spares the common case any query.
     if event.effective_on >= dt.date(event.occurred_at.year, 4, 1) or not event.person_ids:
         return
-    session = uow.session
     for year in _assessed_years(uow):
         if event.effective_on < dt.date(year, 4, 1):
-            reassess(session, year, event.person_ids)
+            _reassess_before_commit(uow, year, event.person_ids)

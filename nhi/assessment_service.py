@@ -455,12 +455,19 @@ def load_year(
         april = _residents(session, start, person_ids=person_ids)
         households = _households(session, params, periods, april)
         read = set()
-    wanted = {m.person_id for h in households.values() for m in h.members} - read
-    for part in _chunks(wanted if with_income else ()):
-        incomes.update(income_lines(session, fiscal_year, part))
-    return YearFacts(
+    year = YearFacts(
         fiscal_year, params, load_tax_parameters(fiscal_year), rates, incomes, households
     )
+    if with_income:
+        add_income(session, year, already=read)
+    return year
+
+
+def add_income(session: Session, year: YearFacts, *, already: Collection[uuid.UUID] = ()) -> None:
+    """Read the income of every member of the year's households not read ``already``."""
+    wanted = {m.person_id for h in year.households.values() for m in h.members}
+    for part in _chunks(wanted.difference(already)):
+        year.incomes.update(income_lines(session, year.fiscal_year, part))
 
 
 # --- writing -------------------------------------------------------------------------------
@@ -939,15 +946,26 @@ def reassess(
     if not touched:
         return 0, 0, 0
     candidates = set(ids)
+    # Through the assessments' (year, household) index and the members' assessment index: the
+    # members table has no index on the household (the annual run writes a row per member).
+    a = NhiAssessment
     candidates.update(
         session.scalars(
-            select(m.person_id).where(m.fiscal_year == fiscal_year, m.household_id.in_(touched))
+            select(m.person_id)
+            .join(a, (a.tenant_id == m.tenant_id) & (a.id == m.assessment_id))
+            .where(a.fiscal_year == fiscal_year, a.household_id.in_(touched))
         )
     )
     candidates.update(
         r.person_id for r in residents_on(session, params.fiscal_year_start, household_ids=touched)
     )
-    year = load_year(session, fiscal_year, rates, candidates)
+    if candidates == ids:
+        # Nobody else shares a household with them in the year (a household moving in): the
+        # households read first are the year's; only their income is still to read.
+        year = first
+        add_income(session, year)
+    else:
+        year = load_year(session, fiscal_year, rates, candidates)
     current = _current(session, fiscal_year, touched)
     prepared = [year.prepare(year.households[h]) for h in sorted(touched) if h in year.households]
     created, revised, unchanged = _write(session, year, prepared, current, run.id, day)

@@ -214,11 +214,13 @@ class ResidentRecordVersion(TenantScoped, Base):
     data: Mapped[dict[str, Any]] = mapped_column(JSON)
     household_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
     my_number_cipher: Mapped[bytes | None] = mapped_column(LargeBinary)
-    # Copied out of ``data`` so that population statistics "as of any date" run in SQL.
+    # Copied out of ``data`` so that population statistics "as of any date" run in SQL, and
+    # the batches' reads of the register on a day (who heads which household) read no JSON.
     machiaza_code: Mapped[str | None] = mapped_column(String(16))
     birth_date: Mapped[dt.date | None] = mapped_column(Date)
     sex: Mapped[str | None] = mapped_column(String(8))
     is_foreign: Mapped[bool] = mapped_column(Boolean, default=False)
+    relationship: Mapped[str | None] = mapped_column(String(40))  # 続柄
 
     __table_args__ = (
         ForeignKeyConstraint(["tenant_id", "person_id"], ["persons.tenant_id", "persons.id"]),

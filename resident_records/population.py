@@ -1508,6 +1508,7 @@ _VERSION_COLUMNS: Final = (
     "birth_date",
     "sex",
     "is_foreign",
+    "relationship",
 )
 _CURRENT_COLUMNS: Final = (
     "tenant_id",
@@ -1642,7 +1643,8 @@ class _CopyChunk:
         self.versions.append(
             f"{self.t}\t{vid}\t{pid}\t{eid}\t{kind}\t{effective.isoformat()}\t{self._ts(at)}\t"
             f"{status}\t{_json(data)}\t{hid}\t{_bytea(cipher)}\t{code}\t"
-            f"{_date(m.birth_value)}\t{m.sex}\t{_F if m.foreign is None else _T}\n"
+            f"{_date(m.birth_value)}\t{m.sex}\t{_F if m.foreign is None else _T}\t"
+            f"{m.relationship}\n"
         )
 
     def current(
@@ -1847,6 +1849,7 @@ class _CoreChunk:
                 "birth_date": m.birth_value,
                 "sex": m.sex,
                 "is_foreign": m.foreign is not None,
+                "relationship": m.relationship,
             }
         )
 

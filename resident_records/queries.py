@@ -286,7 +286,7 @@ def _in_force(session: Session, on: dt.date, person_ids: PersonIds | None = None
         v.birth_date,
         v.is_foreign,
         v.household_id,
-        v.data["relationship"].as_string().label("relationship"),
+        v.relationship,
     )
     newest_first = (v.effective_on.desc(), v.recorded_at.desc())
     if session.get_bind().dialect.name == "postgresql":

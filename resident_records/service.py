@@ -375,6 +375,7 @@ class Register:
             birth_date=birth.value,
             sex=data.get("sex"),
             is_foreign=data.get("foreign") is not None,
+            relationship=data.get("relationship"),
         )
         add_new(self.session, version)
         return version

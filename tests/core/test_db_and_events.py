@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import ClassVar
 
 import pytest
@@ -9,7 +10,15 @@ from sqlalchemy import func, select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from core.db import add_new, bulk_insert, make_engine, pending_rows, reads_aside
+from core.db import (
+    COPY_FROM_ROWS,
+    JsonText,
+    add_new,
+    bulk_insert,
+    make_engine,
+    pending_rows,
+    reads_aside,
+)
 from core.errors import TenantMismatch
 from core.events import DomainEvent, EventBus, OutboxMessage, relay_outbox
 from core.scoping import TenantContext, TenantId, tenant_scope
@@ -86,6 +95,58 @@ def test_a_failing_handler_rolls_back_everything(state) -> None:
         assert uow.session.scalar(select(func.count()).select_from(OutboxMessage)) == 0
 
 
+def test_work_deferred_by_several_events_runs_once_after_them_in_the_same_transaction(
+    state,
+) -> None:
+    """``once_before_commit``: handlers of three events gather into one piece of work, which
+    runs once after the last of them, may publish events of its own (handled before the
+    commit), and is rolled back with everything else when the commit fails."""
+    tid = new_tenant(state)
+    bus = EventBus()
+    runs: list[list[str]] = []
+
+    def gather(event: ThingHappened, uow: UnitOfWork) -> None:
+        gathered: list[str] = uow.cache.setdefault("gathered", [])
+        gathered.append(event.what)
+
+        def work() -> None:
+            runs.append(list(gathered))
+            uow.session.add(
+                Staff(login_id=f"w{len(runs)}", display_name="一", password_hash="x", roles=[])
+            )
+            uow.publish(FollowUpHappened(tenant_id=event.tenant_id))
+
+        uow.once_before_commit("gathered", work)
+
+    bus.subscribe(ThingHappened, gather)
+    with UnitOfWork(state.session_factory, bus) as uow:
+        uow.set_tenant(TenantContext(TenantId(tid)))
+        for what in ("一", "二", "三"):
+            uow.publish(ThingHappened(tenant_id=tid, what=what))
+        uow.commit()
+    assert runs == [["一", "二", "三"]]
+    with UnitOfWork(state.session_factory) as uow:
+        uow.set_tenant(TenantContext(TenantId(tid)))
+        names = sorted(uow.session.scalars(select(OutboxMessage.event_name)))
+        staff = list(uow.session.scalars(select(Staff.login_id)))
+    assert names == ["test.follow_up_happened"] + ["test.thing_happened"] * 3
+    assert staff == ["w1"]
+
+    def broken(event: FollowUpHappened, uow: UnitOfWork) -> None:
+        raise RuntimeError("handler failed")
+
+    bus.subscribe(FollowUpHappened, broken)
+    with UnitOfWork(state.session_factory, bus) as uow:
+        uow.set_tenant(TenantContext(TenantId(tid)))
+        uow.publish(ThingHappened(tenant_id=tid, what="四"))
+        with pytest.raises(RuntimeError):
+            uow.commit()
+    assert len(runs) == 2  # it ran, and what it wrote went with the failed commit
+    with UnitOfWork(state.session_factory) as uow:
+        uow.set_tenant(TenantContext(TenantId(tid)))
+        assert list(uow.session.scalars(select(Staff.login_id))) == ["w1"]
+
+
 def test_relay_delivers_once_and_retries_failures(state) -> None:
     tid = new_tenant(state)
     with UnitOfWork(state.session_factory) as uow:
@@ -149,22 +210,26 @@ def _outbox_rows(tenant_id: int, n: int) -> list[dict[str, object]]:
     ]
 
 
-def test_bulk_insert_writes_every_row_with_its_defaults(state) -> None:
-    """COPY on PostgreSQL (executemany on SQLite): ids, timestamps and counters filled in as an
-    INSERT would, JSON kept as JSON."""
+@pytest.mark.parametrize("n", [COPY_FROM_ROWS - 1, 250])
+def test_bulk_insert_writes_every_row_with_its_defaults(state, n: int) -> None:
+    """COPY on PostgreSQL from ``COPY_FROM_ROWS`` rows, executemany below and on SQLite: ids,
+    timestamps and counters filled in as an INSERT would, JSON kept as JSON (also when given
+    as text)."""
     tid = new_tenant(state)
+    given = _outbox_rows(tid, n)
+    given[0]["payload"] = JsonText(json.dumps(given[0]["payload"]))
     with UnitOfWork(state.session_factory) as uow:
         uow.set_tenant(TenantContext(TenantId(tid)))
-        bulk_insert(uow.session, OutboxMessage, _outbox_rows(tid, 250))
+        bulk_insert(uow.session, OutboxMessage, given)
         uow.commit()
     with UnitOfWork(state.session_factory) as uow:
         uow.set_tenant(TenantContext(TenantId(tid)))
         rows = uow.session.scalars(select(OutboxMessage)).all()
         uow.session.expunge_all()  # keep the loaded rows readable after the unit of work
-    assert len(rows) == 250
-    assert len({r.id for r in rows}) == 250
+    assert len(rows) == n
+    assert len({r.id for r in rows}) == n
     assert all(r.created_at is not None and r.attempts == 0 for r in rows)
-    assert sorted(r.payload["i"] for r in rows) == list(range(250))
+    assert sorted(r.payload["i"] for r in rows) == list(range(n))
     assert {r.payload["名"] for r in rows} == {"値"}
 
 
