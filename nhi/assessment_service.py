@@ -16,10 +16,11 @@ leaves the allocation to the ordinance.
 
 Months insured (月割) come from the qualification periods (:func:`nhi.assessment_rules.
 insured_months`); income from the inhabitant tax's income records of the same fiscal year
-(:func:`tax.assessment_service.income_lines`: salary → 給与収入, public pension → 公的年金等収入,
-the rest → other income); rates from the tenant parameters (``TenantParameters.nhi``), fixed on
-the run row so that a correction later in the year applies the same ordinance. A member who left
-NHI at 75 (後期高齢者医療) and is still in the household counts as 特定同一世帯所属者.
+(:func:`tax.assessment_service.income_totals`, summed in the database: salary → 給与収入,
+public pension → 公的年金等収入, the rest → other income); rates from the tenant parameters
+(``TenantParameters.nhi``), fixed on the run row so that a correction later in the year applies
+the same ordinance. A member who left NHI at 75 (後期高齢者医療) and is still in the household
+counts as 特定同一世帯所属者.
 
 Idempotent and resumable like the inhabitant tax's batch (tax.assessment_service): each
 household's facts and the rates are hashed; an unchanged hash writes nothing, a changed one a new
@@ -73,7 +74,7 @@ from nhi.rules.rates import NhiRates, check_rates
 from nhi.simulation import SimulationResult, to_result
 from resident_records.queries import ResidentOn, residents_on
 from resident_records.rules.relationship import HEAD
-from tax.assessment_service import IncomeLine, income_lines
+from tax.assessment_service import IncomeTotals, income_totals
 from tax.rules.parameters import TaxParameters
 from tax.rules.parameters import load_parameters as load_tax_parameters
 from tax.rules.parameters import supported_fiscal_years as tax_fiscal_years
@@ -83,8 +84,6 @@ CHUNK = 2_000
 POOL_FROM = 20_000  # persons ever insured before worker processes pay for their start
 LOCK_NAMESPACE = 7302  # pg_advisory_lock(namespace, key): the inhabitant tax uses 7301
 CANCELLED_HASH = "cancelled"
-SALARY = "salary"
-PENSION = "public_pension"
 
 
 @dataclass
@@ -200,7 +199,7 @@ class YearFacts:
     params: NhiParameters
     tax: TaxParameters
     rates: NhiRates
-    incomes: dict[uuid.UUID, list[IncomeLine]]
+    incomes: dict[uuid.UUID, IncomeTotals]
     households: dict[uuid.UUID, HouseholdFacts]
 
     def __post_init__(self) -> None:
@@ -209,14 +208,7 @@ class YearFacts:
     def prepare(self, h: HouseholdFacts) -> Prepared:
         members = []
         for m in h.members:
-            salary = pension = other = 0
-            for line in self.incomes.get(m.person_id, ()):
-                if line.kind == SALARY:
-                    salary += line.revenue
-                elif line.kind == PENSION:
-                    pension += line.revenue
-                else:
-                    other += line.revenue
+            salary, pension, other = self.incomes.get(m.person_id, _NO_INCOME)
             months = sorted(m.months)
             members.append(
                 {
@@ -245,6 +237,7 @@ class YearFacts:
 
 
 _WHOLE_YEAR = frozenset(range(assessment_rules.MONTHS))
+_NO_INCOME = IncomeTotals(0, 0, 0)
 BY_ID = 5_000  # ids per read of the register or the income records (an index lookup each)
 
 
@@ -416,8 +409,8 @@ def _headless(april: list[ResidentOn]) -> list[uuid.UUID]:
     return sorted(households - {r.household_id for r in april if r.relationship == HEAD})
 
 
-def _income_of_insured(session: Session, fiscal_year: int) -> dict[uuid.UUID, list[IncomeLine]]:
-    return income_lines(session, fiscal_year, repo.persons_ever_insured(session))
+def _income_of_insured(session: Session, fiscal_year: int) -> dict[uuid.UUID, IncomeTotals]:
+    return income_totals(session, fiscal_year, repo.persons_ever_insured(session))
 
 
 def load_year(
@@ -433,7 +426,7 @@ def load_year(
     ``with_income=False`` leaves the income out (only the households are wanted)."""
     params = load_parameters(fiscal_year)
     start, end = params.fiscal_year_start, params.fiscal_year_end
-    incomes: dict[uuid.UUID, list[IncomeLine]] = {}
+    incomes: dict[uuid.UUID, IncomeTotals] = {}
     if person_ids is None:
         # The whole municipality (no writes of this session to see): the qualifications and the
         # income of everyone ever insured are read on connections of their own while this one
@@ -467,7 +460,7 @@ def add_income(session: Session, year: YearFacts, *, already: Collection[uuid.UU
     """Read the income of every member of the year's households not read ``already``."""
     wanted = {m.person_id for h in year.households.values() for m in h.members}
     for part in _chunks(wanted.difference(already)):
-        year.incomes.update(income_lines(session, year.fiscal_year, part))
+        year.incomes.update(income_totals(session, year.fiscal_year, part))
 
 
 # --- writing -------------------------------------------------------------------------------

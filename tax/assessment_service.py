@@ -28,9 +28,10 @@ from collections import defaultdict
 from collections.abc import Callable, Collection, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
-from sqlalchemy import Select, select
+from sqlalchemy import Select, case, func, select
+from sqlalchemy.dialects.postgresql import distinct_on
 from sqlalchemy.orm import Session
 
 from core import audit
@@ -172,6 +173,62 @@ def income_lines(
     for pid, corp, kind, name, revenue, social, special in core_rows(session, stmt):
         newest[pid][(corp, kind)] = IncomeLine(kind, revenue, social, corp, name, special)
     return {pid: list(lines.values()) for pid, lines in newest.items()}
+
+
+class IncomeTotals(NamedTuple):
+    """One person's revenue in the records in force, by the kinds the NHI premium tells apart."""
+
+    salary: int  # 給与収入
+    pension: int  # 公的年金等収入
+    other: int  # every other kind, as reported
+
+
+def income_totals(
+    session: Session,
+    fiscal_year: int,
+    person_ids: Iterable[uuid.UUID] | Select[uuid.UUID] | None = None,
+) -> dict[uuid.UUID, IncomeTotals]:
+    """The revenue of :func:`income_lines`' records (the newest of each employer and kind),
+    summed per person in the database: for a municipality's batch that needs only the sums
+    (the NHI premium's facts), one row a person instead of a row and an object per record."""
+    e = IncomeEntry
+    key = (e.person_id, e.employer_corporate_number, e.income_kind)
+    newest_first = (e.imported_at.desc(), e.line.desc())
+    query = scoped(session, e).where(e.fiscal_year == fiscal_year)
+    if person_ids is not None:
+        query = query.where(among(session, e.person_id, person_ids))
+    if session.get_bind().dialect.name == "postgresql":
+        in_force = (
+            query.with_only_columns(e.person_id, e.income_kind, e.revenue)
+            .ext(distinct_on(*key))
+            .order_by(*key, *newest_first)
+            .subquery()
+        )
+    else:  # SQLite has no DISTINCT ON
+        ranked = query.with_only_columns(
+            e.person_id,
+            e.income_kind,
+            e.revenue,
+            func.row_number().over(partition_by=key, order_by=newest_first).label("rn"),
+        ).subquery()
+        in_force = (
+            select(ranked.c.person_id, ranked.c.income_kind, ranked.c.revenue)
+            .where(ranked.c.rn == 1)
+            .subquery()
+        )
+    kind, revenue = in_force.c.income_kind, in_force.c.revenue
+
+    def total(condition: Any) -> Any:
+        return func.coalesce(func.sum(case((condition, revenue), else_=0)), 0)
+
+    salary, pension = IncomeKind.SALARY.value, IncomeKind.PUBLIC_PENSION.value
+    stmt = select(
+        in_force.c.person_id,
+        total(kind == salary),
+        total(kind == pension),
+        total(kind.not_in([salary, pension])),
+    ).group_by(in_force.c.person_id)
+    return {pid: IncomeTotals(int(s), int(p), int(o)) for pid, s, p, o in core_rows(session, stmt)}
 
 
 def _taxpayers(

@@ -429,3 +429,48 @@ def test_a_record_with_only_a_my_number_is_matched_by_its_blind_index(state) -> 
         upload(env, [record(None, HEAD_BIRTH, my_number=other, revenue=1)], "other.csv")
     assert [(d["line"], d["field"]) for d in caught.value.details] == [(2, "my_number")]
     assert other not in str(caught.value.to_dict())
+
+
+def test_income_totals_sum_the_records_in_force_as_the_lines_list_them(family) -> None:
+    """``income_totals`` (summed in the database) against ``income_lines`` summed here: a
+    corrected report superseding the first, two employers, declarations without an employer of
+    two kinds (one declared twice: the newer counts), and persons with no record or outside the
+    selection."""
+    env, head, spouse, kid = family
+    other_employer = corporate("700000000001")
+    upload(
+        env,
+        [
+            record(atena(env, head), HEAD_BIRTH),
+            record(
+                atena(env, head), HEAD_BIRTH, employer_corporate_number=other_employer, revenue=1
+            ),
+            declaration(atena(env, spouse), WIFE_BIRTH, income_kind=IncomeKind.PUBLIC_PENSION),
+            declaration(atena(env, spouse), WIFE_BIRTH, income_kind=IncomeKind.BUSINESS),
+        ],
+    )
+    upload(
+        env,
+        [
+            record(atena(env, head), HEAD_BIRTH, revenue=6_000_000),
+            declaration(atena(env, spouse), WIFE_BIRTH, income_kind=IncomeKind.BUSINESS, revenue=7),
+        ],
+        "corrected.csv",
+    )
+
+    def by_lines(s: Any, ids: list[uuid.UUID] | None) -> dict[uuid.UUID, tuple[int, int, int]]:
+        out = {}
+        for pid, lines in service.income_lines(s, 2026, ids).items():
+            kinds = [(line.kind, line.revenue) for line in lines]
+            out[pid] = (
+                sum(r for k, r in kinds if k == IncomeKind.SALARY),
+                sum(r for k, r in kinds if k == IncomeKind.PUBLIC_PENSION),
+                sum(r for k, r in kinds if k not in (IncomeKind.SALARY, IncomeKind.PUBLIC_PENSION)),
+            )
+        return out
+
+    for ids in (None, [head, kid]):
+        totals = env.read(lambda s, ids=ids: service.income_totals(s, 2026, ids))
+        assert totals == env.read(lambda s, ids=ids: by_lines(s, ids))
+    everyone = env.read(lambda s: service.income_totals(s, 2026))
+    assert everyone == {head: (6_000_001, 0, 0), spouse: (0, 5_000_000, 7)}
