@@ -21,15 +21,18 @@ from sqlalchemy import (
     MetaData,
     Row,
     Select,
+    Subquery,
     Table,
     any_,
     bindparam,
     create_engine,
     event,
+    func,
     inspect,
+    select,
     text,
 )
-from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.dialects.postgresql import ARRAY, distinct_on
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError, DisconnectionError
 from sqlalchemy.orm import (
@@ -106,6 +109,34 @@ def among(
             column == any_(bindparam(None, values, type_=ARRAY(column.type), unique=True)),
         )
     return cast("ColumnElement[bool]", column.in_(values))
+
+
+def newest_per(
+    session: Session,
+    query: Select[Any],
+    columns: Sequence[Any],
+    key: Sequence[Any],
+    newest_first: Sequence[Any],
+) -> Subquery:
+    """``columns`` of the first row of each ``key`` in ``newest_first`` order among ``query``'s
+    rows (a person's version in force, an employer's latest report), as a subquery.
+
+    PostgreSQL: ``DISTINCT ON``, which computes the columns before it sorts; a window function
+    there carries every column of the rows through the sort (for the register, each version's
+    whole JSON document: ten times the bytes, spilled to disk). SQLite has no ``DISTINCT ON``:
+    ``row_number()`` over the key, first of each."""
+    if session.get_bind().dialect.name == "postgresql":
+        return (
+            query.with_only_columns(*columns)
+            .ext(distinct_on(*key))
+            .order_by(*key, *newest_first)
+            .subquery()
+        )
+    ranked = query.with_only_columns(
+        *columns,
+        func.row_number().over(partition_by=list(key), order_by=list(newest_first)).label("rn"),
+    ).subquery()
+    return select(*(c for c in ranked.c if c.key != "rn")).where(ranked.c.rn == 1).subquery()
 
 
 def is_sqlite(url: str) -> bool:

@@ -9,7 +9,7 @@ from collections.abc import Iterable, Sequence
 from sqlalchemy import Select, func, or_, select
 from sqlalchemy.orm import Session, aliased
 
-from core.db import among, core_rows
+from core.db import among, core_rows, newest_per
 from nhi.models import LossReason, NhiCoverageEvent, NhiQualificationVersion, QualificationStatus
 from tenancy.repository import scoped
 
@@ -107,20 +107,11 @@ def periods(
     ranked_query = scoped(session, V)
     if person_ids is not None:
         ranked_query = ranked_query.where(among(session, V.person_id, person_ids))
-    ranked = ranked_query.with_only_columns(
-        V.person_id,
-        V.status,
-        V.acquired_on,
-        V.lost_on,
-        V.loss_reason,
-        func.row_number()
-        .over(partition_by=V.qualification_id, order_by=V.revision.desc())
-        .label("rn"),
-    ).subquery()
+    columns = (V.person_id, V.status, V.acquired_on, V.lost_on, V.loss_reason)
+    ranked = newest_per(session, ranked_query, columns, (V.qualification_id,), (V.revision.desc(),))
     stmt = (
         select(ranked.c.person_id, ranked.c.acquired_on, ranked.c.lost_on, ranked.c.loss_reason)
         .where(
-            ranked.c.rn == 1,
             ranked.c.status == QualificationStatus.ACTIVE,
             ranked.c.acquired_on <= end,
             or_(

@@ -12,11 +12,10 @@ from typing import Any, NamedTuple
 
 import jaconv
 from sqlalchemy import Select, func, select
-from sqlalchemy.dialects.postgresql import distinct_on
 from sqlalchemy.orm import Session
 
 from core.crypto import TenantKeys
-from core.db import among, core_rows, pending_rows
+from core.db import among, core_rows, newest_per, pending_rows
 from core.errors import NotFound, ValidationFailed
 from core.japanese.checkdigits import is_valid_my_number
 from core.japanese.kana import is_kana, search_key, strip_variation_selectors
@@ -268,11 +267,8 @@ PersonIds = Collection[uuid.UUID] | Select[uuid.UUID]
 
 
 def _in_force(session: Session, on: dt.date, person_ids: PersonIds | None = None) -> Any:
-    """Every person's version in force on ``on`` (as the register knows it now), one row each.
-
-    PostgreSQL: ``DISTINCT ON``, which computes the columns before it sorts; the window form
-    would carry each version's whole JSON document through the sort there (ten times the bytes,
-    spilled to disk for a municipality's register). SQLite has no ``DISTINCT ON``: the window."""
+    """Every person's version in force on ``on`` (as the register knows it now), one row each
+    (``core.db.newest_per``: ``DISTINCT ON`` on PostgreSQL)."""
     v = ResidentRecordVersion
     query = scoped(session, v).where(v.effective_on <= on)
     if person_ids is not None:
@@ -288,19 +284,9 @@ def _in_force(session: Session, on: dt.date, person_ids: PersonIds | None = None
         v.household_id,
         v.relationship,
     )
-    newest_first = (v.effective_on.desc(), v.recorded_at.desc())
-    if session.get_bind().dialect.name == "postgresql":
-        return (
-            query.with_only_columns(*columns)
-            .ext(distinct_on(v.person_id))
-            .order_by(v.person_id, *newest_first)
-            .subquery()
-        )
-    ranked = query.with_only_columns(
-        *columns,
-        func.row_number().over(partition_by=v.person_id, order_by=newest_first).label("rn"),
-    ).subquery()
-    return select(*(c for c in ranked.c if c.key != "rn")).where(ranked.c.rn == 1).subquery()
+    return newest_per(
+        session, query, columns, (v.person_id,), (v.effective_on.desc(), v.recorded_at.desc())
+    )
 
 
 class ResidentOn(NamedTuple):

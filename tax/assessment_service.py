@@ -31,11 +31,10 @@ from dataclasses import dataclass
 from typing import Any, NamedTuple
 
 from sqlalchemy import Select, case, func, select
-from sqlalchemy.dialects.postgresql import distinct_on
 from sqlalchemy.orm import Session
 
 from core import audit
-from core.db import among, bulk_insert, core_rows, run_lock, utcnow
+from core.db import among, bulk_insert, core_rows, newest_per, run_lock, utcnow
 from core.errors import Conflict, ValidationFailed
 from core.ids import new_id
 from core.scoping import require_context
@@ -197,25 +196,9 @@ def income_totals(
     query = scoped(session, e).where(e.fiscal_year == fiscal_year)
     if person_ids is not None:
         query = query.where(among(session, e.person_id, person_ids))
-    if session.get_bind().dialect.name == "postgresql":
-        in_force = (
-            query.with_only_columns(e.person_id, e.income_kind, e.revenue)
-            .ext(distinct_on(*key))
-            .order_by(*key, *newest_first)
-            .subquery()
-        )
-    else:  # SQLite has no DISTINCT ON
-        ranked = query.with_only_columns(
-            e.person_id,
-            e.income_kind,
-            e.revenue,
-            func.row_number().over(partition_by=key, order_by=newest_first).label("rn"),
-        ).subquery()
-        in_force = (
-            select(ranked.c.person_id, ranked.c.income_kind, ranked.c.revenue)
-            .where(ranked.c.rn == 1)
-            .subquery()
-        )
+    in_force = newest_per(
+        session, query, (e.person_id, e.income_kind, e.revenue), key, newest_first
+    )
     kind, revenue = in_force.c.income_kind, in_force.c.revenue
 
     def total(condition: Any) -> Any:
