@@ -78,8 +78,8 @@ class UnitOfWork:
                     self.session.flush()
 
     def once_before_commit(self, key: Hashable, work: Callable[[], None]) -> None:
-        """Run ``work`` once, in this transaction, after the events published so far are
-        handled; a second call with the same key before then does nothing.
+        """Run ``work`` once, in this transaction, when every event published before the commit
+        has been handled; a second call with the same key before then does nothing.
 
         For a reaction that gathers what several events touch (a household's move-in publishes
         one event per person, and the household's premium must be reassessed once, not once per
