@@ -21,6 +21,7 @@ from jichitai import demo
 from jichitai.demo_data import loader
 from jichitai.state import AppState
 from resident_records import population
+from resident_records.models import SEARCH_INCLUDES, SEARCH_KEYS
 from tests.conftest import APP_ROLE, PG_ADMIN_URL, Database
 
 MEMBER = "162116"  # 射水市
@@ -108,3 +109,21 @@ def test_0008_fills_each_versions_relationship_from_its_data(fresh) -> None:
         _relationships(owner_url)
     upgrade(owner_url, APP_ROLE)
     assert sorted(_relationships(owner_url), key=str) == sorted(written, key=str)
+
+
+def test_0009_the_name_searches_indexes_carry_the_residence_columns(database: Database) -> None:
+    """PostgreSQL: each prefix-searched key's index INCLUDEs status and the residence dates (the
+    capped count is index-only); SQLite, which has no INCLUDE, keeps a plain index on the key."""
+    with database.owner_engine.connect() as conn:
+        for key in SEARCH_KEYS:
+            name = f"ix_resident_current_tenant_id_{key}"
+            if database.is_pg:
+                definition = conn.execute(
+                    text("SELECT indexdef FROM pg_indexes WHERE indexname = :n"), {"n": name}
+                ).scalar_one()
+                assert definition.endswith(
+                    f"(tenant_id, {key}) INCLUDE ({', '.join(SEARCH_INCLUDES)})"
+                ), definition
+            else:
+                columns = [r[2] for r in conn.execute(text(f"PRAGMA index_info('{name}')"))]
+                assert columns == ["tenant_id", key]
