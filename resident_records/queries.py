@@ -612,20 +612,14 @@ def postal(
         query = scoped(session, v).where(v.person_id.in_(chunk))
         if on is not None:
             query = query.where(v.effective_on <= on)
-        ranked = query.with_only_columns(
-            v.person_id,
-            v.data,
-            v.status,
-            v.birth_date,
-            func.row_number()
-            .over(partition_by=v.person_id, order_by=(v.effective_on.desc(), v.recorded_at.desc()))
-            .label("rn"),
-        ).subquery()
-        rows = session.execute(
-            select(ranked.c.person_id, ranked.c.data, ranked.c.status, ranked.c.birth_date).where(
-                ranked.c.rn == 1
-            )
-        ).all()
+        newest = newest_per(
+            session,
+            query,
+            (v.person_id, v.data, v.status, v.birth_date),
+            (v.person_id,),
+            (v.effective_on.desc(), v.recorded_at.desc()),
+        )
+        rows = session.execute(select(newest)).all()
         codes = {r.data.get("machiaza_code") for r in rows if r.data.get("machiaza_code")}
         machiaza = repo.machiaza_names(session, codes)
         for person_id, data, status, birth in rows:
