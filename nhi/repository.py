@@ -5,13 +5,14 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 from collections.abc import Iterable, Sequence
+from typing import Any
 
-from sqlalchemy import Select, func, or_, select
+from sqlalchemy import Select, bindparam, func, or_, select
 from sqlalchemy.orm import Session, aliased
 
-from core.db import among, core_rows, newest_per
+from core.db import among_param, newest_per, prepared_rows
 from nhi.models import LossReason, NhiCoverageEvent, NhiQualificationVersion, QualificationStatus
-from tenancy.repository import scoped
+from tenancy.repository import scoped, scoped_by_param
 
 V = NhiQualificationVersion
 
@@ -104,22 +105,34 @@ def periods(
     revision (not voided) that covers a day from ``start`` to ``end`` — or that ended on the 75th
     birthday before ``start`` (the 特定同一世帯所属者 of the reduction test). Columns only: the
     annual assessment reads every qualification of the municipality at once."""
-    ranked_query = scoped(session, V)
-    if person_ids is not None:
-        ranked_query = ranked_query.where(among(session, V.person_id, person_ids))
+    by_person = person_ids is not None
+    rows = prepared_rows(
+        session,
+        ("nhi.periods", by_person),
+        lambda: _periods_statement(session, by_person),
+        {"start": start, "end": end}
+        | ({"ids": list(person_ids)} if person_ids is not None else {}),
+    )
+    return [(p, a, lost, reason) for p, a, lost, reason in rows]
+
+
+def _periods_statement(session: Session, by_person: bool) -> Select[Any]:
+    """The statement of :func:`periods`: parameters tenant, start, end (and ids)."""
+    ranked_query = scoped_by_param(V)
+    if by_person:
+        ranked_query = ranked_query.where(among_param(session, V.person_id, "ids"))
     columns = (V.person_id, V.status, V.acquired_on, V.lost_on, V.loss_reason)
     ranked = newest_per(session, ranked_query, columns, (V.qualification_id,), (V.revision.desc(),))
-    stmt = (
+    return (
         select(ranked.c.person_id, ranked.c.acquired_on, ranked.c.lost_on, ranked.c.loss_reason)
         .where(
             ranked.c.status == QualificationStatus.ACTIVE,
-            ranked.c.acquired_on <= end,
+            ranked.c.acquired_on <= bindparam("end"),
             or_(
                 ranked.c.lost_on.is_(None),
-                ranked.c.lost_on > start,
+                ranked.c.lost_on > bindparam("start"),
                 ranked.c.loss_reason == LossReason.AGE_75,
             ),
         )
         .order_by(ranked.c.person_id, ranked.c.acquired_on)
     )
-    return [(p, a, lost, reason) for p, a, lost, reason in core_rows(session, stmt)]

@@ -8,17 +8,18 @@ import uuid
 from collections import Counter
 from collections.abc import Collection, Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, cast
 
 import jaconv
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select, bindparam, func, select
 from sqlalchemy.orm import Session
 
 from core.crypto import TenantKeys
-from core.db import among, core_rows, newest_per, pending_rows
+from core.db import among, among_param, core_rows, newest_per, pending_rows, prepared_rows
 from core.errors import NotFound, ValidationFailed
 from core.japanese.checkdigits import is_valid_my_number
 from core.japanese.kana import is_kana, search_key, strip_variation_selectors
+from core.scoping import require_context
 from resident_records import protection
 from resident_records import repository as repo
 from resident_records.models import (
@@ -34,7 +35,7 @@ from resident_records.schemas import (
     ResidentSummary,
     StatisticsRead,
 )
-from tenancy.repository import scoped
+from tenancy.repository import scoped, scoped_by_param
 
 MASKED_MY_NUMBER = "************"
 AGE_BANDS = [(0, 14, "0-14"), (15, 64, "15-64"), (65, 74, "65-74"), (75, 200, "75+")]
@@ -273,6 +274,12 @@ def _in_force(session: Session, on: dt.date, person_ids: PersonIds | None = None
     query = scoped(session, v).where(v.effective_on <= on)
     if person_ids is not None:
         query = query.where(among(session, v.person_id, person_ids))
+    return _in_force_of(session, query)
+
+
+def _in_force_of(session: Session, query: Select[Any]) -> Any:
+    """The newest version per person among ``query``'s versions, as a subquery."""
+    v = ResidentRecordVersion
     columns = (
         v.person_id,
         v.id.label("version_id"),
@@ -313,17 +320,47 @@ def residents_on(
     ``person_ids`` (ids, or a statement selecting them) / ``household_ids`` narrow it to those
     persons or the members of those households then (a reaction to one event needs a
     household, not the municipality); not both."""
-    if household_ids is not None:
-        if person_ids is not None:
-            raise ValueError("residents_on: person_ids or household_ids, not both")
-        # Whoever was ever in those households; the version in force decides if they were then.
-        v = ResidentRecordVersion
-        person_ids = (
-            scoped(session, v)
-            .with_only_columns(v.person_id)
-            .where(among(session, v.household_id, household_ids))
+    if household_ids is not None and person_ids is not None:
+        raise ValueError("residents_on: person_ids or household_ids, not both")
+    if isinstance(person_ids, Select):
+        stmt = _residents_on_statement(session, "statement", person_ids)
+        rows: Sequence[Any] = core_rows(
+            session, stmt, {"tenant": require_context(session).tenant_id, "on": on}
         )
-    in_force = _in_force(session, on, person_ids)
+    else:
+        by = "all" if person_ids is None else "persons"
+        if household_ids is not None:
+            by = "households"
+        ids = household_ids if household_ids is not None else person_ids
+        rows = prepared_rows(
+            session,
+            ("residents_on", by),
+            lambda: _residents_on_statement(session, by),
+            {"on": on} if ids is None else {"on": on, "ids": list(ids)},
+        )
+    return [ResidentOn(*row) for row in rows]
+
+
+def _residents_on_statement(
+    session: Session, by: str, person_ids: Select[Any] | None = None
+) -> Select[Any]:
+    """The statement of :func:`residents_on`, its values as parameters (tenant, on, ids)."""
+    v = ResidentRecordVersion
+    query = scoped_by_param(v).where(v.effective_on <= bindparam("on"))
+    if by == "statement":
+        query = query.where(among(session, v.person_id, cast(Select[Any], person_ids)))
+    elif by == "persons":
+        query = query.where(among_param(session, v.person_id, "ids"))
+    elif by == "households":
+        # Whoever was ever in those households; the version in force decides if they were then.
+        query = query.where(
+            v.person_id.in_(
+                scoped_by_param(v)
+                .with_only_columns(v.person_id)
+                .where(among_param(session, v.household_id, "ids"))
+            )
+        )
+    in_force = _in_force_of(session, query)
     stmt = (
         select(
             in_force.c.person_id,
@@ -335,9 +372,9 @@ def residents_on(
         .where(in_force.c.status == RecordStatus.RESIDENT)
         .order_by(in_force.c.person_id)
     )
-    if household_ids is not None:
-        stmt = stmt.where(among(session, in_force.c.household_id, household_ids))
-    return [ResidentOn(*row) for row in core_rows(session, stmt)]
+    if by == "households":
+        stmt = stmt.where(among_param(session, in_force.c.household_id, "ids"))
+    return stmt
 
 
 @dataclass(frozen=True)

@@ -25,16 +25,25 @@ import hashlib
 import json
 import uuid
 from collections import defaultdict
-from collections.abc import Callable, Collection, Iterable, Iterator
+from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
-from sqlalchemy import Select, case, func, select
+from sqlalchemy import Select, bindparam, case, func, select
 from sqlalchemy.orm import Session
 
 from core import audit
-from core.db import among, bulk_insert, core_rows, newest_per, run_lock, utcnow
+from core.db import (
+    among,
+    among_param,
+    bulk_insert,
+    core_rows,
+    newest_per,
+    prepared_rows,
+    run_lock,
+    utcnow,
+)
 from core.errors import Conflict, ValidationFailed
 from core.ids import new_id
 from core.scoping import require_context
@@ -68,7 +77,7 @@ from tax.simulation import to_result
 from tax.taxpayers import assessment_date, resident_taxpayers
 from tenancy.models import Municipality, MunicipalityKind
 from tenancy.parameters import TenantParameters
-from tenancy.repository import scoped
+from tenancy.repository import scoped, scoped_by_param
 
 SPOUSES = frozenset({"妻", "夫"})  # 配偶者控除 needs a legal spouse: not 妻（未届）/夫（未届）
 CHUNK = 2_000
@@ -190,12 +199,31 @@ def income_totals(
     """The revenue of :func:`income_lines`' records (the newest of each employer and kind),
     summed per person in the database: for a municipality's batch that needs only the sums
     (the NHI premium's facts), one row a person instead of a row and an object per record."""
+    if isinstance(person_ids, Select):
+        stmt = _income_totals_statement(session, person_ids)
+        params = {"tenant": require_context(session).tenant_id, "year": fiscal_year}
+        rows: Sequence[Any] = core_rows(session, stmt, params)
+    else:
+        by = "all" if person_ids is None else "persons"
+        rows = prepared_rows(
+            session,
+            ("tax.income_totals", by),
+            lambda: _income_totals_statement(session, by),
+            {"year": fiscal_year} | ({} if person_ids is None else {"ids": list(person_ids)}),
+        )
+    return {pid: IncomeTotals(int(s), int(p), int(o)) for pid, s, p, o in rows}
+
+
+def _income_totals_statement(session: Session, by: str | Select[uuid.UUID]) -> Select[Any]:
+    """The statement of :func:`income_totals`: parameters tenant, year (and ids)."""
     e = IncomeEntry
     key = (e.person_id, e.employer_corporate_number, e.income_kind)
     newest_first = (e.imported_at.desc(), e.line.desc())
-    query = scoped(session, e).where(e.fiscal_year == fiscal_year)
-    if person_ids is not None:
-        query = query.where(among(session, e.person_id, person_ids))
+    query = scoped_by_param(e).where(e.fiscal_year == bindparam("year"))
+    if isinstance(by, Select):
+        query = query.where(among(session, e.person_id, by))
+    elif by == "persons":
+        query = query.where(among_param(session, e.person_id, "ids"))
     in_force = newest_per(
         session, query, (e.person_id, e.income_kind, e.revenue), key, newest_first
     )
@@ -205,13 +233,12 @@ def income_totals(
         return func.coalesce(func.sum(case((condition, revenue), else_=0)), 0)
 
     salary, pension = IncomeKind.SALARY.value, IncomeKind.PUBLIC_PENSION.value
-    stmt = select(
+    return select(
         in_force.c.person_id,
         total(kind == salary),
         total(kind == pension),
         total(kind.not_in([salary, pension])),
     ).group_by(in_force.c.person_id)
-    return {pid: IncomeTotals(int(s), int(p), int(o)) for pid, s, p, o in core_rows(session, stmt)}
 
 
 def _taxpayers(

@@ -6,7 +6,7 @@ import uuid
 from collections.abc import Sequence
 from typing import TypeVar
 
-from sqlalchemy import Select, select
+from sqlalchemy import Select, bindparam, select
 from sqlalchemy.orm import Session
 
 from core.scoping import TenantScoped, require_context
@@ -31,6 +31,12 @@ def scoped(session: Session, model: type[T]) -> Select[T]:
     """Wall 1: every tenant-scoped statement starts here, filtered by the session's tenant."""
     ctx = require_context(session)
     return select(model).where(model.tenant_id == ctx.tenant_id)  # type: ignore[attr-defined,return-value]
+
+
+def scoped_by_param(model: type[T]) -> Select[T]:
+    """Wall 1 for a statement built once and run for any tenant (``core.db.prepared_rows``):
+    filtered by the ``tenant`` parameter, which the runner sets to the session's tenant."""
+    return select(model).where(model.tenant_id == bindparam("tenant"))  # type: ignore[attr-defined,return-value]
 
 
 # --- municipalities and groups (deployment-wide) -----------------------------------------------

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import json
-from typing import ClassVar
+import uuid
+from typing import Any, ClassVar
 
 import pytest
 from sqlalchemy import func, select, text
@@ -14,9 +15,11 @@ from core.db import (
     COPY_FROM_ROWS,
     JsonText,
     add_new,
+    among_param,
     bulk_insert,
     make_engine,
     pending_rows,
+    prepared_rows,
     reads_aside,
 )
 from core.errors import TenantMismatch
@@ -25,6 +28,7 @@ from core.scoping import TenantContext, TenantId, tenant_scope
 from core.settings import Settings
 from core.uow import UnitOfWork
 from tenancy.models import Staff
+from tenancy.repository import scoped_by_param
 from tests.helpers import new_tenant
 
 
@@ -309,6 +313,40 @@ def test_queued_rows_get_tenant_and_defaults_are_read_back_and_commit_once(state
         assert pending_rows(uow.session, OutboxMessage) == []
         uow.commit()
     assert _outbox_count(state, tid) == 1
+
+
+def test_a_prepared_statement_is_built_once_and_reads_each_sessions_own_tenant(state) -> None:
+    """prepared_rows: one statement for every call and tenant, the tenant and the values bound
+    at each execution; rows queued in the unit of work are seen, as by any read."""
+    key = ("test.prepared", uuid.uuid4())  # a statement of this test's own
+    builds: list[int] = []
+
+    def read(session: Session, names: list[str]) -> list[str]:
+        def build() -> Any:
+            builds.append(1)
+            o = OutboxMessage
+            return (
+                scoped_by_param(o)
+                .with_only_columns(o.event_name)
+                .where(among_param(session, o.event_name, "names"))
+                .order_by(o.event_name)
+            )
+
+        return [name for (name,) in prepared_rows(session, key, build, {"names": names})]
+
+    mine, theirs = new_tenant(state), new_tenant(state)
+    for tid, names in ((mine, ["test.a", "test.b"]), (theirs, ["test.a", "test.c"])):
+        with UnitOfWork(state.session_factory) as uow:
+            uow.set_tenant(TenantContext(TenantId(tid)))
+            for name in names:
+                add_new(uow.session, OutboxMessage(event_name=name, payload={}))
+            assert read(uow.session, ["test.a", "test.b", "test.c"]) == names  # queued rows too
+            uow.commit()
+    with UnitOfWork(state.session_factory) as uow:
+        uow.set_tenant(TenantContext(TenantId(theirs)))
+        assert read(uow.session, ["test.b"]) == []  # the other tenant's row is not there
+        assert read(uow.session, ["test.c", "test.x"]) == ["test.c"]
+    assert len(builds) == 1
 
 
 def test_queued_rows_are_dropped_by_a_rollback(state) -> None:
