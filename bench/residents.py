@@ -4,8 +4,9 @@ Creates a fresh database (as ``bench/audit_chain.py`` does), migrates, loads the
 their 町字 masters, then prints:
 
 * **generation** of N residents (default 1,000,000; ``--residents N`` or
-  ``JICHITAI_BENCH_RESIDENTS``) over the nine members, one transaction per member as
-  ``jichitai demo --residents`` does, against a baseline measured in the same run: the same
+  ``JICHITAI_BENCH_RESIDENTS``) over the nine members, one transaction per member and members
+  side by side on every core, as ``jichitai demo --residents`` does
+  (``jichitai.demo.generate_residents``), against a baseline measured in the same run: the same
   generator writing the same number of rows for one fresh member through SQLAlchemy Core
   executemany (the bulk path short of COPY), next to its COPY path on the same member size;
 * **kana-prefix search**: p50/p95 of 200 random 2–3 kana prefixes through
@@ -116,7 +117,11 @@ def bench_generation(st: AppState, residents: int) -> None:
     core_s, (core,) = _generate(st, [_member(st, "46801", "基準村")], BASELINE_RESIDENTS, "core")
     copy_s, (small,) = _generate(st, [_member(st, "46802", "比較村")], BASELINE_RESIDENTS, "copy")
     codes = [code for code, *_ in demo.MEMBERS]
-    seconds, reports = _generate(st, codes, residents, "copy")
+    started = time.perf_counter()
+    reports = demo.generate_residents(
+        st, population.allocate(codes, residents), seed=2026, today=dt.date.today(), method="copy"
+    )
+    seconds = time.perf_counter() - started
     persons = sum(r.persons for r in reports)
     rows = sum(r.rows for r in reports)
     print(f"[generation] {persons:,} residents, {rows:,} rows in 5 tables, nine members")
@@ -130,7 +135,7 @@ def bench_generation(st: AppState, residents: int) -> None:
         f"{(small.rows / copy_s) / (core.rows / core_s):.1f}× the baseline"
     )
     print(
-        f"  COPY path, {persons:,} residents:                          "
+        f"  COPY path, {persons:,} residents, members side by side:   "
         f"{seconds:7.1f} s {_rate(rows, seconds)}   "
         f"{(rows / seconds) / (core.rows / core_s):.1f}× the baseline   (target ≤ 180 s)"
     )
@@ -139,7 +144,7 @@ def bench_generation(st: AppState, residents: int) -> None:
         f"{sum(r.removed for r in reports):,} removed (除票), "
         f"{sum(r.foreign for r in reports):,} foreign residents"
     )
-    for r in reports:
+    for r in reports:  # each member's own time; the members overlap
         print(f"    {r.lg_code} {r.name:<4} {r.persons:>9,} residents {r.seconds:7.1f} s")
 
 

@@ -207,9 +207,8 @@ def demo(
 
 
 def _generate_residents(state: AppState, residents: int, seed: int) -> None:
-    """Generate the demo population member by member (one commit each), with progress bars."""
+    """Generate the demo population (one commit per member), with progress bars."""
     from jichitai import demo as demo_data
-    from jichitai.demo_data import loader
     from resident_records import population
 
     names = {code: name for code, name, _kind, _prefix in demo_data.MEMBERS}
@@ -221,28 +220,16 @@ def _generate_residents(state: AppState, residents: int, seed: int) -> None:
         def advance(lg_code: str, done: int) -> None:
             bars.update(tasks[lg_code], completed=done)
 
-        for code in names:
-            # One transaction per member: an interrupted run keeps the members already done,
-            # and running the demo again completes the rest without duplicating anyone.
-            with UnitOfWork(state.session_factory, state.bus) as uow:
-                report = population.generate(
-                    uow.session,
-                    state.ring,
-                    [code],
-                    counts[code],
-                    seed=seed,
-                    today=dt.date.today(),
-                    pools=loader.name_pools(),
-                    progress=advance,
-                )
-                uow.commit()
-            member = report.members[0]
-            reports.append(member)
+        # One transaction per member; on PostgreSQL several members at once, one per core.
+        reports = demo_data.generate_residents(
+            state, counts, seed=seed, today=dt.date.today(), progress=advance
+        )
+        for member in reports:
             if member.skipped:
                 bars.update(
-                    tasks[code],
-                    completed=counts[code],
-                    description=f"{names[code]}（登録済みのため省略）",
+                    tasks[member.lg_code],
+                    completed=counts[member.lg_code],
+                    description=f"{names[member.lg_code]}（登録済みのため省略）",
                 )
     done = [m for m in reports if not m.skipped]
     seconds = sum(m.seconds for m in done)

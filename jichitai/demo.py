@@ -8,7 +8,13 @@ use: :func:`load_machiaza` loads every member's 町字 master and
 from __future__ import annotations
 
 import datetime as dt
+import multiprocessing
+import os
+import queue
+from collections.abc import Callable, Mapping
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.orm import Session
 
@@ -21,6 +27,10 @@ from tenancy import repository as repo
 from tenancy import service
 from tenancy.models import Municipality, Role
 from tenancy.parameters import TenantParameters
+
+if TYPE_CHECKING:
+    from core.settings import Settings
+    from jichitai.state import AppState
 
 GROUP_NAME = "富山県情報システム共同利用推進協議会"
 AGREEMENT_NAME = "富山県情報システム共同利用推進協議会 災害時相互支援協定"
@@ -113,3 +123,131 @@ def _demo_mayor(session: Session, name: str, actor: audit.Actor) -> None:
     service.update_parameters(
         session, values, expected_version=version, actor=actor, reason="デモ用の首長名"
     )
+
+
+# --- residents -----------------------------------------------------------------------------------
+
+# From this many residents on, PostgreSQL members are generated side by side: a process takes
+# seconds to start, and one member's generation is Python work that keeps one core busy while
+# the database works on part of the other.
+PARALLEL_FROM = 100_000
+Progress = Callable[[str, int], None]
+
+
+def generate_residents(
+    state: AppState,
+    counts: Mapping[str, int],
+    *,
+    seed: int,
+    today: dt.date,
+    progress: Progress | None = None,
+    workers: int | None = None,
+    method: population.Method = "auto",
+) -> list[population.MemberReport]:
+    """The demo population of each member of ``counts``, one transaction per member (an
+    interrupted run keeps the members already done; running again completes the rest without
+    duplicating anyone); the reports in ``counts``' order.
+
+    On PostgreSQL, from :data:`PARALLEL_FROM` residents on (or when ``workers`` says so), the
+    members are shared among processes, one per core, the largest first so that they finish
+    together. A member's residents depend only on the seed and its code: the same people
+    whichever process generates them, and in whatever order. SQLite takes one writer: one
+    member after the other."""
+    codes = list(counts)
+    postgres = state.engine.dialect.name == "postgresql"
+    if workers is None:
+        workers = (os.cpu_count() or 1) if sum(counts.values()) >= PARALLEL_FROM else 1
+    workers = min(workers, len(codes)) if postgres else 1
+    if workers <= 1:
+        return [
+            _generate_member(state, code, counts[code], seed, today, progress, method)
+            for code in codes
+        ]
+    context = multiprocessing.get_context("spawn")  # never a fork of a process with connections
+    done: Any = context.Queue()
+    reports: dict[str, population.MemberReport] = {}
+    with ProcessPoolExecutor(
+        max_workers=workers,
+        mp_context=context,
+        initializer=_init_worker,
+        initargs=(done,),
+    ) as pool:
+        futures = {
+            pool.submit(
+                _generate_in_worker, state.settings, code, counts[code], seed, today, method
+            ): code
+            for code in sorted(codes, key=lambda c: -counts[c])
+        }
+        pending = set(futures)
+        while pending:
+            finished, pending = wait(pending, timeout=0.2, return_when=FIRST_COMPLETED)
+            _report_progress(done, progress)
+            for future in finished:
+                reports[futures[future]] = future.result()
+        _report_progress(done, progress)
+    return [reports[code] for code in codes]
+
+
+def _generate_member(
+    state: AppState,
+    code: str,
+    count: int,
+    seed: int,
+    today: dt.date,
+    progress: Progress | None,
+    method: population.Method,
+) -> population.MemberReport:
+    from core.uow import UnitOfWork
+
+    with UnitOfWork(state.session_factory, state.bus) as uow:
+        report = population.generate(
+            uow.session,
+            state.ring,
+            [code],
+            count,
+            seed=seed,
+            today=today,
+            pools=loader.name_pools(),
+            progress=progress,
+            method=method,
+        )
+        uow.commit()
+    return report.members[0]
+
+
+_progress_queue: Any = None
+
+
+def _init_worker(progress_queue: Any) -> None:
+    global _progress_queue
+    _progress_queue = progress_queue
+
+
+def _generate_in_worker(
+    settings: Settings,
+    code: str,
+    count: int,
+    seed: int,
+    today: dt.date,
+    method: population.Method,
+) -> population.MemberReport:
+    """In a worker process: one member, on connections of the process's own."""
+    from jichitai.state import AppState
+
+    state = AppState.from_settings(settings)
+    try:
+        return _generate_member(
+            state, code, count, seed, today, lambda c, n: _progress_queue.put((c, n)), method
+        )
+    finally:
+        state.engine.dispose()
+
+
+def _report_progress(done: Any, progress: Progress | None) -> None:
+    while True:
+        try:
+            code, persons = done.get_nowait()
+        except queue.Empty:
+            return
+        if progress is not None:
+            progress(code, persons)

@@ -28,7 +28,9 @@ import datetime as dt
 import functools
 import itertools
 import json
+import queue
 import random
+import threading
 import time
 import uuid
 from collections.abc import Callable, Iterable, Sequence
@@ -1689,9 +1691,11 @@ class _CopyChunk:
 class _CopyWriter:
     """PostgreSQL: COPY each chunk into temporary tables, then INSERT … SELECT under RLS.
 
-    The moves (the server's bulk of the work: index updates, foreign-key checks) are sent in
-    pipeline mode and collected only before the next chunk's COPY, so the server runs them while
-    Python builds the next chunk: one core each, one thread, no waiting for the GIL.
+    The server's work goes on while Python builds the next chunk: a thread of its own sends
+    each chunk (COPY waits for the server to parse every row) and the moves (index updates,
+    foreign-key checks; in pipeline mode, collected only before the next chunk's COPY). The
+    thread mostly waits on the socket, without the GIL; the caller's thread builds rows and
+    touches the session only after :meth:`close`.
     """
 
     def __init__(self, session: Session, tenant_id: int) -> None:
@@ -1710,19 +1714,52 @@ class _CopyWriter:
                     f"CREATE TEMP TABLE IF NOT EXISTS {_stage(table)} (LIKE {table.name}) "
                     "ON COMMIT DROP"
                 )
+        # One chunk waiting while one is being sent: memory stays at a few chunks.
+        self._queue: queue.Queue[_CopyChunk | None] = queue.Queue(maxsize=1)
+        self._error: BaseException | None = None
+        self._sender = threading.Thread(target=self._send_all, name="generation-copy")
+        self._sender.start()
 
     def chunk(self) -> _CopyChunk:
         return _CopyChunk(self.tenant)
 
     def write(self, chunk: _Chunk) -> None:
         assert isinstance(chunk, _CopyChunk)
+        self._raise()
+        self._queue.put(chunk)
+
+    def close(self) -> None:
+        """Wait for every chunk to be sent and moved; the staging tables go away with the
+        transaction. Raises the first error the sending met."""
+        self._queue.put(None)
+        self._sender.join()
+        self._raise()
+
+    def _raise(self) -> None:
+        if self._error is not None:
+            raise self._error
+
+    def _send_all(self) -> None:
+        while (chunk := self._queue.get()) is not None:
+            if self._error is not None:
+                continue  # drain: the caller learns of the error at its next write or close
+            try:
+                self._send(chunk)
+            except BaseException as exc:  # handed to the caller's thread
+                self._error = exc
+        try:
+            self._collect()
+        except BaseException as exc:
+            self._error = self._error or exc
+
+    def _send(self, chunk: _CopyChunk) -> None:
         payload = chunk.payload()
         self._collect()
         with self.conn.cursor() as cur:
             for (table, columns), data in zip(_TABLES, payload, strict=True):
                 with cur.copy(f"COPY {_stage(table)} ({', '.join(columns)}) FROM STDIN") as copy:
                     copy.write(data)
-            if not psycopg.Pipeline.is_supported():  # libpq < 14: move now, no overlap
+            if not psycopg.Pipeline.is_supported():  # libpq < 14: move now
                 for statement in _MOVES:
                     cur.execute(statement)
                 self.persons_written += chunk.counts.persons
@@ -1741,10 +1778,6 @@ class _CopyWriter:
             pipeline.close()
             self.persons_written += self._in_flight
             self._in_flight = 0
-
-    def close(self) -> None:
-        """Wait for the last chunk's moves; the staging tables go away with the transaction."""
-        self._collect()
 
 
 def _stage(table: Table) -> str:

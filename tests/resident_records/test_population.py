@@ -38,7 +38,7 @@ from core.scoping import TenantContext, TenantId
 from core.settings import get_settings
 from core.uow import UnitOfWork
 from jichitai.cli import app as cli_app
-from jichitai.demo import MEMBERS
+from jichitai.demo import MEMBERS, generate_residents
 from jichitai.demo_data import loader
 from jichitai.state import AppState
 from resident_records import population, protection
@@ -82,7 +82,9 @@ def _code(body: str) -> str:
     return body + str(lg_code_check_digit(body))
 
 
-A, B, REPLAY, DETERMINISM, USE_CASES, SOURCE = (_code(f"4690{i}") for i in range(1, 7))
+A, B, REPLAY, DETERMINISM, USE_CASES, SOURCE, SIDE_A, SIDE_B = (
+    _code(f"4690{i}") for i in range(1, 9)
+)
 
 
 def _machiaza(lg_code: str) -> list[loader.Machiaza]:
@@ -606,23 +608,29 @@ def _snapshot(state: AppState, tenant_id: int, seed: int) -> list[tuple[Any, ...
             today=TODAY,
             pools=loader.name_pools(),
         )
-        uow.set_tenant(TenantContext(TenantId(tenant_id)))
-        keys = TenantKeys(uow.session, state.ring)
-        rows = []
-        for v in uow.session.scalars(select(ResidentRecordVersion)):
-            c = repo.current(uow.session, v.person_id)
-            assert c is not None
-            rows.append(
-                (
-                    c.atena_number,
-                    v.effective_on,
-                    json_sorted(v.data),
-                    keys.decrypt(v.my_number_cipher, context=MY_NUMBER_CONTEXT)
-                    if v.my_number_cipher
-                    else None,
-                )
-            )
+        rows = _people(state, uow, tenant_id)
         uow.rollback()
+    return rows
+
+
+def _people(state: AppState, uow: UnitOfWork, tenant_id: int) -> list[tuple[Any, ...]]:
+    """Every version of the tenant's persons: 宛名番号, date, data and 個人番号, in order."""
+    uow.set_tenant(TenantContext(TenantId(tenant_id)))
+    keys = TenantKeys(uow.session, state.ring)
+    rows = []
+    for v in uow.session.scalars(select(ResidentRecordVersion)):
+        c = repo.current(uow.session, v.person_id)
+        assert c is not None
+        rows.append(
+            (
+                c.atena_number,
+                v.effective_on,
+                json_sorted(v.data),
+                keys.decrypt(v.my_number_cipher, context=MY_NUMBER_CONTEXT)
+                if v.my_number_cipher
+                else None,
+            )
+        )
     return sorted(rows, key=lambda r: (r[0], r[1]))
 
 
@@ -638,6 +646,44 @@ def test_same_seed_same_people(state: AppState, demo: dict[str, int]) -> None:
     assert len(first) >= 60
     assert first == again
     assert [r[2] for r in first] != [r[2] for r in other]
+
+
+def test_members_generated_side_by_side_are_the_people_one_process_generates(
+    state: AppState, demo: dict[str, int]
+) -> None:
+    """jichitai.demo.generate_residents: on PostgreSQL each member in a process of its own (on
+    SQLite one after the other), committed per member, the same people as in one process."""
+    counts = {SIDE_A: 90, SIDE_B: 50}
+    ids = {code: _tenant(state, code) for code in counts}
+    expected = {}
+    with UnitOfWork(state.session_factory) as uow:  # one process, rolled back
+        for code, count in counts.items():
+            population.generate(
+                uow.session,
+                state.ring,
+                [code],
+                count,
+                seed=SEED,
+                today=TODAY,
+                pools=loader.name_pools(),
+            )
+            expected[code] = _people(state, uow, ids[code])
+        uow.rollback()
+    seen: dict[str, int] = {}
+
+    reports = generate_residents(
+        state, counts, seed=SEED, today=TODAY, workers=2, progress=seen.__setitem__
+    )
+
+    assert [(r.lg_code, r.persons, r.skipped) for r in reports] == [
+        (SIDE_A, 90, False),
+        (SIDE_B, 50, False),
+    ]
+    assert seen == counts  # every member's progress reached its total
+    for code in counts:
+        with UnitOfWork(state.session_factory) as uow:
+            assert _people(state, uow, ids[code]) == expected[code]
+            assert len(expected[code]) >= counts[code]
 
 
 def test_rerun_skips_members_that_have_residents(state: AppState, generated: Generated) -> None:
