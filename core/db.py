@@ -10,7 +10,7 @@ from contextlib import contextmanager
 from functools import lru_cache
 from operator import itemgetter
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVarTuple, cast
+from typing import TYPE_CHECKING, Any, TypeVar, TypeVarTuple, cast
 
 from sqlalchemy import (
     JSON,
@@ -50,6 +50,7 @@ if TYPE_CHECKING:
     import psycopg
 
 _Ts = TypeVarTuple("_Ts")
+_S = TypeVar("_S")
 
 # One naming convention so that migrations name constraints the same way on both databases.
 NAMING_CONVENTION = {
@@ -396,8 +397,21 @@ def core_rows(
     return session.connection().execute(stmt, params).all()
 
 
-# Statements built once per process, dialect and shape (see ``prepared_rows``).
-_prepared: dict[tuple[str, Hashable], Select[Any]] = {}
+# Statements built once per process, dialect and key (see ``built_once``).
+_built: dict[tuple[str, Hashable], Any] = {}
+
+
+def built_once(session: Session, key: Hashable, build: Callable[[], _S]) -> _S:
+    """The statement ``build`` makes, built once per process, dialect and ``key``; its values
+    are bound parameters given at execution (``bindparam``).
+
+    SQLAlchemy takes 1–3 ms to build a statement with a subquery and a few conditions, twice
+    what the database takes to answer it for a handful of persons: a notification's own
+    statements and the reactions to it (the NHI premium's correction) are built once."""
+    found = _built.get((session.get_bind().dialect.name, key))
+    if found is None:
+        found = _built[(session.get_bind().dialect.name, key)] = build()
+    return cast(_S, found)
 
 
 def prepared_rows(
@@ -406,20 +420,13 @@ def prepared_rows(
     build: Callable[[], Select[Any]],
     params: Mapping[str, Any],
 ) -> Sequence[Any]:
-    """:func:`core_rows` of a statement built once per dialect and ``key`` by ``build``, its
-    values bound at execution: ``params``, and ``tenant`` (the session's tenant) for the
-    statement's own tenant filter — wall 1, written ``model.tenant_id == bindparam("tenant")``
-    (:func:`tenancy.repository.scoped_by_param`).
-
-    SQLAlchemy takes 1–3 ms to build a statement with a subquery and a few conditions, twice
-    what the database takes to answer it for a handful of persons; the reaction to one
-    notification (the NHI premium's correction) reads a few persons several times this way."""
+    """:func:`core_rows` of the statement :func:`built_once` keeps for ``key``, run with
+    ``params`` and ``tenant`` (the session's tenant) for the statement's own tenant filter —
+    wall 1, written ``model.tenant_id == bindparam("tenant")``
+    (:func:`tenancy.repository.scoped_by_param`)."""
     from core.scoping import require_context
 
-    dialect = session.get_bind().dialect.name
-    stmt = _prepared.get((dialect, key))
-    if stmt is None:
-        stmt = _prepared[(dialect, key)] = build()
+    stmt = built_once(session, key, build)
     return core_rows(session, stmt, {**params, "tenant": require_context(session).tenant_id})
 
 

@@ -25,6 +25,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
+from core.db import built_once
 from core.scoping import require_context
 from resident_records.models import (
     Household,
@@ -78,19 +79,13 @@ def machiaza_names(session: Session, codes: set[str]) -> dict[str, Machiaza]:
 def advance_sequences(session: Session, counts: dict[str, int]) -> dict[str, int]:
     """Add to each named counter and return the new values (a missing counter is left out)."""
     names = tuple(sorted(counts))
-    stmt = _advance_statements.get(names)
-    if stmt is None:
-        stmt = _advance_statements[names] = _advance_statement(names)
+    # The same one or two counters each time: built once (building took longer than running).
+    stmt = built_once(session, ("counters", names), lambda: _advance_statement(names))
     params: dict[str, Any] = {f"add_{i}": counts[n] for i, n in enumerate(names)}
     params["tenant"] = require_context(session).tenant_id
     # A Core statement on the session's connection: it names the tenant itself (and RLS
     # holds), and the ORM's bulk-UPDATE machinery would only add work to every notification.
     return {name: int(value) for name, value in session.connection().execute(stmt, params).all()}
-
-
-# Built once per set of counter names (a notification asks for the same one or two each time):
-# building it took longer than the database takes to run it.
-_advance_statements: dict[tuple[str, ...], Any] = {}
 
 
 def _advance_statement(names: tuple[str, ...]) -> Any:
