@@ -103,23 +103,22 @@ def among(
     """
     if isinstance(values, Select):
         return cast("ColumnElement[bool]", column.in_(values))
-    values = list(values)
-    if session.get_bind().dialect.name == "postgresql":
-        return cast(
-            "ColumnElement[bool]",
-            column == any_(bindparam(None, values, type_=ARRAY(column.type), unique=True)),
-        )
-    return cast("ColumnElement[bool]", column.in_(values))
+    return _in_list(session, column, {"key": None, "value": list(values), "unique": True})
 
 
 def among_param(session: Session, column: Any, name: str) -> ColumnElement[bool]:
     """``column IN :name`` as :func:`among` writes it, the list given at execution: for a
     statement built once and run many times with other ids (``bindparam`` semantics)."""
+    return _in_list(session, column, {"key": name})
+
+
+def _in_list(session: Session, column: Any, param: dict[str, Any]) -> ColumnElement[bool]:
+    # One array parameter on PostgreSQL, an expanding IN list on SQLite (which has no arrays).
     if session.get_bind().dialect.name == "postgresql":
         return cast(
-            "ColumnElement[bool]", column == any_(bindparam(name, type_=ARRAY(column.type)))
+            "ColumnElement[bool]", column == any_(bindparam(**param, type_=ARRAY(column.type)))
         )
-    return cast("ColumnElement[bool]", column.in_(bindparam(name, expanding=True)))
+    return cast("ColumnElement[bool]", column.in_(bindparam(**param, expanding=True)))
 
 
 def newest_per(
@@ -408,10 +407,20 @@ def built_once(session: Session, key: Hashable, build: Callable[[], _S]) -> _S:
     SQLAlchemy takes 1–3 ms to build a statement with a subquery and a few conditions, twice
     what the database takes to answer it for a handful of persons: a notification's own
     statements and the reactions to it (the NHI premium's correction) are built once."""
-    found = _built.get((session.get_bind().dialect.name, key))
+    cache_key = (session.get_bind().dialect.name, key)
+    found = _built.get(cache_key)
     if found is None:
-        found = _built[(session.get_bind().dialect.name, key)] = build()
+        found = _built[cache_key] = build()
     return cast(_S, found)
+
+
+def scoped_rows(session: Session, stmt: Select[Any], params: Mapping[str, Any]) -> Sequence[Any]:
+    """:func:`core_rows` of a statement whose tenant filter is the ``tenant`` parameter —
+    wall 1, written with :func:`tenancy.repository.scoped_by_param` — run with ``params`` and
+    ``tenant`` set to the session's tenant."""
+    from core.scoping import require_context
+
+    return core_rows(session, stmt, {**params, "tenant": require_context(session).tenant_id})
 
 
 def prepared_rows(
@@ -420,14 +429,8 @@ def prepared_rows(
     build: Callable[[], Select[Any]],
     params: Mapping[str, Any],
 ) -> Sequence[Any]:
-    """:func:`core_rows` of the statement :func:`built_once` keeps for ``key``, run with
-    ``params`` and ``tenant`` (the session's tenant) for the statement's own tenant filter —
-    wall 1, written ``model.tenant_id == bindparam("tenant")``
-    (:func:`tenancy.repository.scoped_by_param`)."""
-    from core.scoping import require_context
-
-    stmt = built_once(session, key, build)
-    return core_rows(session, stmt, {**params, "tenant": require_context(session).tenant_id})
+    """:func:`scoped_rows` of the statement :func:`built_once` keeps for ``key``."""
+    return scoped_rows(session, built_once(session, key, build), params)
 
 
 ReadAside = Callable[..., "Future[Any]"]

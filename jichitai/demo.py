@@ -164,13 +164,13 @@ def generate_residents(
             for code in codes
         ]
     context = multiprocessing.get_context("spawn")  # never a fork of a process with connections
-    done: Any = context.Queue()
+    progress_queue: Any = context.Queue()
     reports: dict[str, population.MemberReport] = {}
     with ProcessPoolExecutor(
         max_workers=workers,
         mp_context=context,
         initializer=_init_worker,
-        initargs=(done,),
+        initargs=(progress_queue,),
     ) as pool:
         futures = {
             pool.submit(
@@ -181,10 +181,10 @@ def generate_residents(
         pending = set(futures)
         while pending:
             finished, pending = wait(pending, timeout=0.2, return_when=FIRST_COMPLETED)
-            _report_progress(done, progress)
+            _report_progress(progress_queue, progress)
             for future in finished:
                 reports[futures[future]] = future.result()
-        _report_progress(done, progress)
+        _report_progress(progress_queue, progress)
     return [reports[code] for code in codes]
 
 
@@ -243,10 +243,10 @@ def _generate_in_worker(
         state.engine.dispose()
 
 
-def _report_progress(done: Any, progress: Progress | None) -> None:
+def _report_progress(progress_queue: Any, progress: Progress | None) -> None:
     while True:
         try:
-            code, persons = done.get_nowait()
+            code, persons = progress_queue.get_nowait()
         except queue.Empty:
             return
         if progress is not None:

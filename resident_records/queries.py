@@ -8,18 +8,24 @@ import uuid
 from collections import Counter
 from collections.abc import Collection, Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any, NamedTuple, cast
+from typing import Any, NamedTuple
 
 import jaconv
 from sqlalchemy import Select, bindparam, func, select
 from sqlalchemy.orm import Session
 
 from core.crypto import TenantKeys
-from core.db import among, among_param, core_rows, newest_per, pending_rows, prepared_rows
+from core.db import (
+    among,
+    among_param,
+    newest_per,
+    pending_rows,
+    prepared_rows,
+    scoped_rows,
+)
 from core.errors import NotFound, ValidationFailed
 from core.japanese.checkdigits import is_valid_my_number
 from core.japanese.kana import is_kana, search_key, strip_variation_selectors
-from core.scoping import require_context
 from resident_records import protection
 from resident_records import repository as repo
 from resident_records.models import (
@@ -323,10 +329,7 @@ def residents_on(
     if household_ids is not None and person_ids is not None:
         raise ValueError("residents_on: person_ids or household_ids, not both")
     if isinstance(person_ids, Select):
-        stmt = _residents_on_statement(session, "statement", person_ids)
-        rows: Sequence[Any] = core_rows(
-            session, stmt, {"tenant": require_context(session).tenant_id, "on": on}
-        )
+        rows = scoped_rows(session, _residents_on_statement(session, person_ids), {"on": on})
     else:
         by = "all" if person_ids is None else "persons"
         if household_ids is not None:
@@ -341,14 +344,13 @@ def residents_on(
     return [ResidentOn(*row) for row in rows]
 
 
-def _residents_on_statement(
-    session: Session, by: str, person_ids: Select[Any] | None = None
-) -> Select[Any]:
-    """The statement of :func:`residents_on`, its values as parameters (tenant, on, ids)."""
+def _residents_on_statement(session: Session, by: str | Select[Any]) -> Select[Any]:
+    """The statement of :func:`residents_on` for everyone, ``"persons"`` or ``"households"``
+    given as the ``ids`` parameter, or the persons a statement selects; parameters tenant, on."""
     v = ResidentRecordVersion
     query = scoped_by_param(v).where(v.effective_on <= bindparam("on"))
-    if by == "statement":
-        query = query.where(among(session, v.person_id, cast(Select[Any], person_ids)))
+    if isinstance(by, Select):
+        query = query.where(among(session, v.person_id, by))
     elif by == "persons":
         query = query.where(among_param(session, v.person_id, "ids"))
     elif by == "households":

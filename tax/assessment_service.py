@@ -25,7 +25,7 @@ import hashlib
 import json
 import uuid
 from collections import defaultdict
-from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, NamedTuple
@@ -42,6 +42,7 @@ from core.db import (
     newest_per,
     prepared_rows,
     run_lock,
+    scoped_rows,
     utcnow,
 )
 from core.errors import Conflict, ValidationFailed
@@ -201,8 +202,7 @@ def income_totals(
     (the NHI premium's facts), one row a person instead of a row and an object per record."""
     if isinstance(person_ids, Select):
         stmt = _income_totals_statement(session, person_ids)
-        params = {"tenant": require_context(session).tenant_id, "year": fiscal_year}
-        rows: Sequence[Any] = core_rows(session, stmt, params)
+        rows = scoped_rows(session, stmt, {"year": fiscal_year})
     else:
         by = "all" if person_ids is None else "persons"
         rows = prepared_rows(
