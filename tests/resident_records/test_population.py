@@ -82,8 +82,8 @@ def _code(body: str) -> str:
     return body + str(lg_code_check_digit(body))
 
 
-A, B, REPLAY, DETERMINISM, USE_CASES, SOURCE, SIDE_A, SIDE_B = (
-    _code(f"4690{i}") for i in range(1, 9)
+A, B, REPLAY, DETERMINISM, USE_CASES, SOURCE, SIDE_A, SIDE_B, FAILING = (
+    _code(f"4690{i}") for i in range(1, 10)
 )
 
 
@@ -684,6 +684,42 @@ def test_members_generated_side_by_side_are_the_people_one_process_generates(
         with UnitOfWork(state.session_factory) as uow:
             assert _people(state, uow, ids[code]) == expected[code]
             assert len(expected[code]) >= counts[code]
+
+
+def test_a_failure_while_sending_a_chunk_reaches_the_caller_and_nothing_is_kept(
+    state: AppState, demo: dict[str, int], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The COPY path sends chunks from a thread of its own: its error is raised in the caller's
+    thread, and the caller's transaction keeps nothing of the member."""
+    if state.engine.dialect.name != "postgresql":
+        pytest.skip("the COPY path is PostgreSQL's; SQLite writes in the caller's thread")
+    tenant_id = _tenant(state, FAILING)
+    sent: list[int] = []
+    original = population._CopyWriter._send
+
+    def fail_on_the_second(self: Any, chunk: Any) -> None:
+        sent.append(chunk.counts.persons)
+        if len(sent) == 2:
+            raise RuntimeError("送信に失敗しました（試験）")
+        original(self, chunk)
+
+    monkeypatch.setattr(population._CopyWriter, "_send", fail_on_the_second)
+    with UnitOfWork(state.session_factory) as uow:
+        with pytest.raises(RuntimeError, match="送信に失敗"):
+            population.generate(
+                uow.session,
+                state.ring,
+                [FAILING],
+                2_500,  # a first chunk of 1,000 persons, then several smaller ones
+                seed=SEED,
+                today=TODAY,
+                pools=loader.name_pools(),
+            )
+        uow.rollback()
+    assert len(sent) >= 2
+    with _uow(state, tenant_id) as uow:
+        assert _count(uow.session, Person) == 0
+        assert _count(uow.session, ResidentRecordVersion) == 0
 
 
 def test_rerun_skips_members_that_have_residents(state: AppState, generated: Generated) -> None:
