@@ -139,8 +139,12 @@ def _apply_rls(conn: Connection, ctx: TenantContext | None) -> None:
         return
     value = str(ctx.tenant_id) if ctx is not None else ""
     # is_local=true: the setting dies with the transaction, so a pooled connection never carries
-    # one tenant's context into another request.
-    conn.exec_driver_sql("SELECT set_config(%s, %s, true)", (RLS_SETTING, value))
+    # one tenant's context into another request. In pipeline mode with the BEGIN psycopg sends
+    # first when the transaction is new (the checkout's ping may have sent it already): one
+    # round trip, at the start of every unit of work.
+    dbapi = conn.connection.dbapi_connection
+    with dbapi.pipeline(), dbapi.cursor() as cur:  # type: ignore[union-attr]
+        cur.execute("SELECT set_config(%s, %s, true)", (RLS_SETTING, value))
 
 
 def is_tenant_scoped(cls: type[Any]) -> bool:

@@ -19,7 +19,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from core import audit
-from core.db import bulk_insert, utcnow
+from core.db import add_new, bulk_insert, utcnow
 from core.errors import Conflict, ValidationFailed
 from core.events import DomainEvent
 from core.ids import new_id
@@ -241,7 +241,9 @@ class Qualifications:
             recorded_by=self.actor.id,
             **base,
         )
-        self.session.add(version)
+        # Append-only: queued for the unit of work's one round trip of inserts (core.db.add_new),
+        # no ORM flush of its own (a move-in's newcomers each acquire one).
+        add_new(self.session, version)
         self.emit(
             QualificationChanged(
                 tenant_id=int(require_context(self.session).tenant_id),

@@ -11,6 +11,7 @@ from sqlalchemy import func, select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+import core.db as core_db
 from core.db import (
     COPY_FROM_ROWS,
     JsonText,
@@ -358,6 +359,56 @@ def test_queued_rows_are_dropped_by_a_rollback(state) -> None:
         assert pending_rows(uow.session, OutboxMessage) == []
         uow.commit()
     assert _outbox_count(state, tid) == 0
+
+
+def test_a_queued_row_breaking_a_constraint_is_an_integrity_error_and_keeps_nothing(
+    state,
+) -> None:
+    """Queued rows go to the driver directly on PostgreSQL: a violation is still SQLAlchemy's
+    IntegrityError (what callers catch), raised by the statement that sends them, and the
+    message names the statement but none of the values (personal data)."""
+    tid = new_tenant(state)
+    with UnitOfWork(state.session_factory) as uow:
+        uow.set_tenant(TenantContext(TenantId(tid)))
+        first = OutboxMessage(event_name="test.first", payload={"名": "秘密の値"})
+        add_new(uow.session, first)
+        add_new(uow.session, OutboxMessage(id=first.id, event_name="test.twin", payload={}))
+        with pytest.raises(IntegrityError) as raised:
+            uow.session.scalar(select(func.count()).select_from(OutboxMessage))
+        if state.engine.dialect.name == "postgresql":
+            assert "outbox_messages" in str(raised.value)
+            assert "秘密の値" not in str(raised.value)
+        uow.rollback()
+    assert _outbox_count(state, tid) == 0
+
+
+def test_a_pooled_connection_gone_while_idle_is_replaced_at_checkout(
+    state, database, monkeypatch
+) -> None:
+    """A connection idle in the pool longer than PING_AFTER_IDLE is pinged at checkout, and a
+    dead one (the server restarted, an administrator ended it) is replaced before the unit of
+    work sees it."""
+    if not database.is_pg:
+        pytest.skip("SQLite has no server connection to lose")
+    tid = new_tenant(state)
+    with UnitOfWork(state.session_factory) as uow:  # the pool holds live connections
+        uow.set_tenant(TenantContext(TenantId(tid)))
+        uow.session.scalar(select(func.count()).select_from(OutboxMessage))
+    with database.owner_engine.connect() as owner:
+        ended = owner.execute(
+            text(
+                "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity"
+                " WHERE datname = current_database() AND usename = 'jichitai_app'"
+            )
+        ).scalar_one()
+    assert ended >= 1
+    monkeypatch.setattr(core_db, "PING_AFTER_IDLE", 0.0)
+    with UnitOfWork(state.session_factory) as uow:
+        uow.set_tenant(TenantContext(TenantId(tid)))
+        assert uow.session.scalar(select(func.count()).select_from(OutboxMessage)) == 0
+        add_new(uow.session, OutboxMessage(event_name="test.after", payload={}))
+        uow.commit()
+    assert _outbox_count(state, tid) == 1
 
 
 def test_queued_rows_of_another_tenant_are_refused(state) -> None:
