@@ -8,8 +8,9 @@
   selectors intact.
 * Nothing is fetched from anywhere: the only URLs a form may use are ``data:`` URLs (the QR
   code, the seal image), and any other address stops the rendering.
-* Speed: one ``FontConfiguration`` and stylesheet per thread, an image cache, and each big font
-  read and prepared for subsetting once per process (see :func:`_install_font_caches`).
+* Speed: one ``FontConfiguration`` and stylesheet per thread, an image cache, each big font
+  read and prepared for subsetting once per process (see :func:`_install_font_caches`), and
+  streams compressed at zlib's default level, not pydyf's 9 (``FLATE_LEVEL``).
   Rendering runs in worker threads behind a semaphore, never on the event loop.
 """
 
@@ -18,8 +19,10 @@ from __future__ import annotations
 import base64
 import contextvars
 import datetime as dt
+import io
 import re
 import threading
+import zlib
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -28,6 +31,7 @@ import anyio
 import segno
 from jinja2 import DictLoader, StrictUndefined
 from jinja2.sandbox import ImmutableSandboxedEnvironment
+from PIL import Image
 
 from core.japanese.era import to_japanese
 from forms import manifest
@@ -66,10 +70,25 @@ def western(value: dt.date | str | None) -> str:
 QR_MASK = 2
 
 
+QR_BORDER = 2  # quiet zone, in modules (the stylesheet's size includes it)
+
+
 def qr_data_uri(content: str) -> str:
-    """A QR code as a PNG data URL: a raster draws far faster than an SVG path in WeasyPrint."""
+    """A QR code as a PNG data URL: one pixel per module, 8-bit grey.
+
+    A raster draws far faster than an SVG path in WeasyPrint. The stylesheet prints it 22 mm
+    wide with ``image-rendering: pixelated`` (the PDF image says ``Interpolate false``), so each
+    module prints as a sharp square however small the image. WeasyPrint turns a 1-bit or
+    palette PNG (segno's) into RGB and encodes it twice per document; an 8-bit grey one it
+    takes as it is, and at one pixel per module there are 16 times fewer pixels to encode."""
     code = segno.make(content, error="m", micro=False, mask=QR_MASK)
-    return str(code.png_data_uri(scale=4, border=2))
+    size = len(code.matrix) + 2 * QR_BORDER
+    quiet = bytes([255]) * (size * QR_BORDER)
+    edge = bytes([255]) * QR_BORDER
+    rows = b"".join(edge + bytes(0 if v else 255 for v in row) + edge for row in code.matrix)
+    out = io.BytesIO()
+    Image.frombytes("L", (size, size), quiet + rows + quiet).save(out, format="PNG")
+    return "data:image/png;base64," + base64.b64encode(out.getvalue()).decode()
 
 
 def seal_data_uri(png_base64: str | None) -> str | None:
@@ -129,6 +148,49 @@ def _big_font(hb_face: Any) -> tuple[_Fingerprint, Any, int] | None:
         harfbuzz.hb_blob_destroy(blob)
 
 
+# The tables WeasyPrint drops from every subset (weasyprint.pdf.fonts.Font._harfbuzz_subset).
+_DROPPED_TABLES = (
+    *(b"BASE", b"DSIG", b"EBDT", b"EBLC", b"EBSC", b"GPOS"),
+    *(b"GSUB", b"JSTF", b"LTSH", b"PCLT", b"SVG "),
+)
+
+
+def _subset_once(font: Any, face: Any, to_unicode: Mapping[int, Any], hinting: bool) -> None:
+    """WeasyPrint's subset of ``font`` (its used glyphs, ids kept, subroutines flattened, the
+    same tables dropped, hinting dropped unless asked for) in one HarfBuzz pass from ``face``,
+    the preprocessed copy of the font's own face."""
+    from weasyprint.pdf.fonts import get_hb_object_data
+    from weasyprint.text.ffi import ffi, harfbuzz, harfbuzz_subset
+
+    hb = harfbuzz_subset
+    plan = ffi.gc(hb.hb_subset_input_create_or_fail(), hb.hb_subset_input_destroy)
+    glyphs = sorted(to_unicode)
+    harfbuzz.hb_set_add_sorted_array(
+        hb.hb_subset_input_glyph_set(plan), ffi.new("hb_codepoint_t[]", glyphs), len(glyphs)
+    )
+    flags = (
+        hb.HB_SUBSET_FLAGS_RETAIN_GIDS
+        | hb.HB_SUBSET_FLAGS_PASSTHROUGH_UNRECOGNIZED
+        | hb.HB_SUBSET_FLAGS_DESUBROUTINIZE
+    )
+    if not hinting:
+        flags |= hb.HB_SUBSET_FLAGS_NO_HINTING
+    if font.missing:
+        flags |= hb.HB_SUBSET_FLAGS_NOTDEF_OUTLINE
+    hb.hb_subset_input_set_flags(plan, flags)
+    tags = [harfbuzz.hb_tag_from_string(t, -1) for t in _DROPPED_TABLES]
+    harfbuzz.hb_set_add_sorted_array(
+        hb.hb_subset_input_set(plan, hb.HB_SUBSET_SETS_DROP_TABLE_TAG),
+        ffi.new("hb_codepoint_t[]", sorted(tags)),
+        len(tags),
+    )
+    subset = ffi.gc(hb.hb_subset_or_fail(face, plan), harfbuzz.hb_face_destroy)
+    data = get_hb_object_data(subset) if subset else None
+    if not data:  # as WeasyPrint does: the whole font rather than none
+        raise RenderError(f"HarfBuzz could not subset the font {font.family!r}")
+    font.file_content = data
+
+
 def _install_font_caches() -> None:
     """Keep what WeasyPrint would redo for every document with a big font, once per process.
 
@@ -136,8 +198,11 @@ def _install_font_caches() -> None:
       before subsetting it, ≈ 15–30 ms a certificate with IPAmj明朝.
     * A preprocessed face to subset from: subsetting IPAmj明朝 (60,000 glyphs) from a plain face
       costs ≈ 16–20 ms a document, because HarfBuzz rebuilds its tables' accelerators each time.
-      ``hb_subset_preprocess`` builds them once (≈ 0.2 s); each later subset then takes ≈ 1.3 ms
-      and gives the same font.
+      ``hb_subset_preprocess`` builds them once (≈ 0.2 s); each later subset then takes ≈ 1.3 ms.
+    * One subsetting pass, not WeasyPrint's two: its second pass, from a plain face again, only
+      trims the empty glyph slots after the last one used (glyph ids are kept: the page's text
+      refers to them) and drops the hinting, ≈ 6 ms a certificate. Here the hinting goes in the
+      one pass; the empty slots stay, and compress to ≈ 1 KB of the PDF (:func:`_subset_once`).
     """
     from weasyprint.pdf import fonts as pdf_fonts
 
@@ -169,16 +234,34 @@ def _install_font_caches() -> None:
                 face = _preprocessed[found[0]] = ffi.gc(
                     subset.hb_subset_preprocess(source), harfbuzz.hb_face_destroy
                 )
-        font.hb_face = face
-        try:
-            return original_subset(font, to_unicode, hinting)
-        finally:
-            font.hb_face = source
+        _subset_once(font, face, to_unicode, hinting)
 
     cached_data._jichitai_cached = True  # type: ignore[attr-defined]
     preprocessed_subset.original = original_subset  # type: ignore[attr-defined]
     pdf_fonts.get_hb_object_data = cached_data
     pdf_fonts.Font._harfbuzz_subset = preprocessed_subset  # type: ignore[method-assign]
+
+
+# pydyf compresses every stream at zlib's level 9, ≈ 5 ms of a certificate's ≈ 60 ms (its font
+# program, mostly). zlib's own default takes half of that, for 3 % more bytes.
+FLATE_LEVEL = 6
+
+
+class _FlateAtLevel:
+    """The zlib module as pydyf sees it: ``compressobj`` at ``FLATE_LEVEL``, the rest zlib's."""
+
+    def compressobj(self, *_args: Any, **_kwargs: Any) -> Any:
+        return zlib.compressobj(FLATE_LEVEL)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(zlib, name)
+
+
+def _install_flate_level() -> None:
+    import pydyf
+
+    if not isinstance(pydyf.zlib, _FlateAtLevel):
+        pydyf.zlib = _FlateAtLevel()  # type: ignore[assignment]
 
 
 # --- Ideographic Variation Sequences in the PDF's text layer -----------------------------------
@@ -313,6 +396,7 @@ class Renderer:
         self._slots = threading.BoundedSemaphore(concurrency)
         self.concurrency = concurrency
         _install_font_caches()
+        _install_flate_level()
         _install_variation_sequence_text()
 
     @staticmethod

@@ -8,13 +8,16 @@ import datetime as dt
 import io
 import logging
 import random
+import zlib
 from typing import Any
 
 import pytest
 import segno
 import segno.encoder
 import zxingcpp
+from fontTools.ttLib import TTFont
 from jinja2.exceptions import SecurityError, TemplateNotFound, UndefinedError
+from PIL import Image
 from pypdf import PdfReader
 from weasyprint.urls import FatalURLFetchingError
 
@@ -143,9 +146,25 @@ def test_the_big_font_is_subset_from_one_preprocessed_face_per_process(renderer:
     assert len(engine._font_data) == 1
 
 
-def test_the_preprocessed_face_gives_the_same_font_program(
+def _outlines(program: bytes) -> list[tuple[Any, ...]]:
+    """Each glyph id's outline with its components drawn in (their ids may differ between two
+    subsets) and its advance; an empty slot is ``()``."""
+    font = TTFont(io.BytesIO(program))
+    glyf, hmtx = font["glyf"], font["hmtx"]
+    out: list[tuple[Any, ...]] = []
+    for name in font.getGlyphOrder():
+        coords, ends, _flags = glyf[name].getCoordinates(glyf)
+        out.append((tuple(coords), tuple(ends), hmtx[name]) if ends else ())
+    return out
+
+
+def test_one_pass_subsetting_keeps_every_glyph_weasyprint_keeps(
     renderer: Renderer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    """The one-pass subset from the preprocessed face (engine._subset_once) against
+    WeasyPrint's own two passes from the plain face: the same glyphs (outlines, advances), and
+    each glyph both keep at the same id — the ids the page's text refers to. (WeasyPrint's
+    second pass renumbers the glyphs only components need; the one pass keeps their ids.)"""
     from weasyprint.pdf import fonts as pdf_fonts
 
     ours = _font_programs(renderer.render(FORM, _context()))
@@ -153,7 +172,16 @@ def test_the_preprocessed_face_gives_the_same_font_program(
         pdf_fonts.Font, "_harfbuzz_subset", pdf_fonts.Font._harfbuzz_subset.original
     )
     plain = _font_programs(renderer.render(FORM, _context()))
-    assert ours and ours == plain
+    assert ours and len(ours) == len(plain)
+    for one, two in zip(ours, plain, strict=True):
+        tables = sorted(TTFont(io.BytesIO(one)).keys())
+        assert tables == sorted(TTFont(io.BytesIO(two)).keys())
+        assert "GSUB" not in tables and "fpgm" not in tables  # dropped, hinting too
+        a, b = _outlines(one), _outlines(two)
+        assert sorted(g for g in a if g) == sorted(g for g in b if g)
+        shared = [gid for gid in range(min(len(a), len(b))) if a[gid] and b[gid]]
+        assert len(shared) > 50  # the certificate's characters, not an empty font
+        assert all(a[gid] == b[gid] for gid in shared)
     assert all(len(program) < 1_000_000 for program in ours)  # subset, not the 46 MB face
 
 
@@ -396,8 +424,26 @@ def test_a_printed_qr_code_reads_back_as_the_verification_url(renderer: Renderer
     context["document"]["qr"] = qr_data_uri(url)
     pdf = renderer.render(FORM, context)
     (image,) = PdfReader(io.BytesIO(pdf)).pages[0].images
-    found = zxingcpp.read_barcodes(image.image)
+    # One grey pixel per module, drawn without smoothing: printed, each module is a square.
+    assert image.image.mode == "L" and image.image.width < 100
+    assert image.indirect_reference.get_object()["/Interpolate"].value is False
+    printed = image.image.resize((260, 260), Image.Resampling.NEAREST)  # 22 mm at 300 dpi
+    found = zxingcpp.read_barcodes(printed)
     assert [(b.format, b.text) for b in found] == [(zxingcpp.BarcodeFormat.QRCode, url)]
+
+
+def test_the_pdfs_streams_are_compressed_at_the_flate_level(renderer: Renderer) -> None:
+    """pydyf's level 9 replaced by FLATE_LEVEL: the font program, decompressed and compressed
+    again at that level, gives the bytes in the PDF."""
+    reader = PdfReader(io.BytesIO(renderer.render(FORM, _context())))
+    checked = 0
+    for font in reader.pages[0]["/Resources"]["/Font"].values():
+        for descendant in font.get_object().get("/DescendantFonts", []):
+            stream = descendant.get_object()["/FontDescriptor"]["/FontFile2"].get_object()
+            flate = zlib.compressobj(engine.FLATE_LEVEL)
+            assert flate.compress(stream.get_data()) + flate.flush() == stream._data
+            checked += 1
+    assert checked >= 1
 
 
 def test_the_fixed_mask_scores_close_to_the_best_on_signed_urls() -> None:
