@@ -261,10 +261,14 @@ class TenantKeys:
             self._rows_cache[tenant_id] = [KeyRow(*r) for r in result]
         return self._rows_cache[tenant_id]
 
-    def _orm_rows(self) -> list[TenantDataKey]:
-        """The tenant's keys as ORM rows, to change them (rotation, re-wrapping)."""
+    def _forget(self) -> None:
+        """Drop what was read of the keys: they are about to change or have just changed."""
         self._rows_cache.pop(self._tenant(), None)
         self._active.clear()
+
+    def _orm_rows(self) -> list[TenantDataKey]:
+        """The tenant's keys as ORM rows, to change them (rotation, re-wrapping)."""
+        self._forget()
         return list(self.session.scalars(select(TenantDataKey).order_by(TenantDataKey.key_id)))
 
     def _active_row(self, purpose: str) -> KeyRow | None:
@@ -288,8 +292,7 @@ class TenantKeys:
         )
         self.session.add(row)
         self.session.flush()
-        self._rows_cache.pop(tenant_id, None)
-        self._active.clear()
+        self._forget()
         return KeyRow.of(row)
 
     def _key(self, row: KeyRow) -> bytes:
@@ -368,7 +371,7 @@ class TenantKeys:
         retiring = next(r for r in self._orm_rows() if r.key_id == old.key_id)
         retiring.retired_at = utcnow()
         self.session.flush()
-        self._orm_rows()  # forget what was read before the retirement
+        self._forget()
         return reencrypt(self) if reencrypt else 0
 
 
