@@ -12,6 +12,7 @@ import multiprocessing
 import os
 import resource
 import tempfile
+import time
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -38,13 +39,22 @@ class BenchDatabase:
     owner_url: str
     settings: Settings  # the app's: connects as the RLS-bound role
 
-    def analyze(self) -> None:
-        """ANALYZE as the owner after a bulk load, as an operator would."""
-        engine = create_engine(self.owner_url)
+    def analyze(self) -> float:
+        """The database as it stands a few minutes after a bulk load; returns the seconds taken.
+
+        VACUUM ANALYZE as the owner (the app role may not VACUUM tables it does not own), as
+        autovacuum does with insert-only tables since PostgreSQL 13: statistics, hint bits and
+        the visibility map index-only scans rely on. Then a CHECKPOINT, as the checkpointer
+        makes within ``checkpoint_timeout``: the load's gigabytes of dirty pages are written
+        before the measurements, not while a counter's COMMIT waits on the disk behind them
+        (the same 500 move-ins took 4.6 to 6.1 ms each without it)."""
+        started = time.perf_counter()
+        engine = create_engine(self.owner_url, isolation_level="AUTOCOMMIT")
         with engine.connect() as conn:
-            conn.execute(text("ANALYZE"))
-            conn.commit()
+            conn.execute(text("VACUUM ANALYZE"))
+            conn.execute(text("CHECKPOINT"))
         engine.dispose()
+        return time.perf_counter() - started
 
 
 @contextmanager

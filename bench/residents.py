@@ -29,8 +29,6 @@ import sys
 import time
 from typing import Any
 
-from sqlalchemy import create_engine, text
-
 from bench import fresh_database, load_demo
 from core import audit
 from core.japanese.checkdigits import lg_code_check_digit
@@ -171,18 +169,6 @@ def _encryption_cost(st: AppState, tenant_id: int) -> None:
     )
 
 
-def _analyze(owner_url: str) -> None:
-    # The tables as autovacuum leaves them a little after a bulk load (since PostgreSQL 13 it
-    # vacuums insert-only tables too): statistics, and the visibility map the search's
-    # index-only counts rely on. The app role may not VACUUM tables it does not own.
-    started = time.perf_counter()
-    engine = create_engine(owner_url, isolation_level="AUTOCOMMIT")
-    with engine.connect() as conn:
-        conn.execute(text("VACUUM ANALYZE"))
-    engine.dispose()
-    print(f"  (VACUUM ANALYZE as the owner after the load: {time.perf_counter() - started:.1f} s)")
-
-
 def _prefixes(rng: random.Random, readings: list[str]) -> list[str]:
     out: list[str] = []
     while len(out) < SEARCHES:
@@ -304,7 +290,8 @@ def main(argv: list[str] | None = None) -> None:
         tenant_id = load_demo(st, LARGEST)
         bench_generation(st, args.residents)
         _encryption_cost(st, tenant_id)
-        _analyze(db.owner_url)
+        seconds = db.analyze()
+        print(f"  (VACUUM ANALYZE and CHECKPOINT as the owner after the load: {seconds:.1f} s)")
         bench_search(st, tenant_id)
         bench_move_ins(st, tenant_id)
         bench_move_ins_concurrent(st, threads=4)

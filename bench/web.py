@@ -89,7 +89,7 @@ def main(argv: list[str] | None = None) -> None:
         tenant_id = load_demo(st, rbench.LARGEST)
         codes = [code for code, *_rest in demo.MEMBERS]
         seconds, _reports = rbench._generate(st, codes, args.residents, "auto")
-        rbench._analyze(db.owner_url)
+        db.analyze()
         print(f"[web] {args.residents:,} residents loaded in {seconds:.0f} s")
         with UnitOfWork(st.session_factory) as uow:
             uow.set_tenant(TenantContext(TenantId(tenant_id)))
