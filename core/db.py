@@ -209,7 +209,7 @@ def _ping_on_checkout(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
     the pool, which retries the checkout. A connection back in the pool for less than
     ``PING_AFTER_IDLE`` is handed out unpinged, as HikariCP does (``aliveBypassWindowMs``,
     500 ms): at a busy counter one unit of work follows another on the same connection, and the
-    ping was one of a notification's eight round trips (its BEGIN then goes with the tenant's
+    ping was a round trip of every notification (its BEGIN then goes with the tenant's
     setting, ``core.scoping``)."""
     returned = record.info.get(_RETURNED_AT)
     if returned is not None and time.monotonic() - returned < PING_AFTER_IDLE:
