@@ -45,7 +45,7 @@ from core.settings import Settings
 from core.uow import UnitOfWork
 from jichitai.demo_data import loader
 from jichitai.state import AppState
-from nhi import assessment_service
+from nhi import assessment_service, assessment_worker
 from nhi.rules.premium import assess
 from nhi.rules.rates import NhiRates
 from nhi.service import enrol_population
@@ -126,7 +126,7 @@ def _baseline(st: AppState, tenant_id: int) -> tuple[int, int, float]:
         uow.set_tenant(TenantContext(TenantId(tenant_id)))
         year = assessment_service.load_year(uow.session, FISCAL_YEAR, rates)
     households = [
-        assessment_service.household_of(FISCAL_YEAR, json.loads(year.prepare(h).facts))
+        assessment_worker.household_of(FISCAL_YEAR, json.loads(year.prepare(h).facts))
         for h in year.households.values()
     ]
     members = sum(len(h.members) for h in households)

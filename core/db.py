@@ -315,23 +315,56 @@ def bulk_insert(session: Session, model: type[Any], rows: list[dict[str, Any]]) 
                 d = c.default
                 row[c.name] = d.arg(None) if d.is_callable else d.arg  # type: ignore[union-attr]
     columns = list(rows[0])
-    names = ", ".join(columns)
-    stage = f"pg_temp.bulk_{table.name}"
     # Each row's values in column order in one C call; only the JSON columns need a hand.
     values = itemgetter(*columns) if len(columns) > 1 else lambda row: (row[columns[0]],)
     json_at = [i for i, c in enumerate(columns) if c in json_columns]
+
+    def write(copy: psycopg.Copy) -> None:
+        for row in rows:
+            out = values(row)
+            if json_at:
+                out = list(out)
+                for i in json_at:
+                    out[i] = _json(out[i])
+            copy.write_row(out)
+
+    _copy_in(conn, table, columns, write)
+
+
+def copy_text_insert(
+    session: Session, model: type[Any], columns: Sequence[str], texts: Iterable[str]
+) -> None:
+    """PostgreSQL: INSERT rows given as COPY text (``core.copytext``: lines of these
+    ``columns``) in the session's transaction, through the staging table of ``bulk_insert``.
+
+    For rows formatted in another process (the NHI assessment's workers): this process only
+    passes the text on. Every row's ``tenant_id`` is checked by the RLS policy's WITH CHECK as
+    the rows are moved in, so a row of another tenant fails the whole insert.
+    """
+    conn = session.connection()
+    if conn.dialect.name != "postgresql":
+        raise RuntimeError("COPY text is PostgreSQL's: use bulk_insert elsewhere")
+
+    def write(copy: psycopg.Copy) -> None:
+        for part in texts:
+            copy.write(part)
+
+    _copy_in(conn, cast(Table, model.__table__), columns, write)
+
+
+def _copy_in(
+    conn: Connection, table: Table, columns: Sequence[str], write: Callable[[psycopg.Copy], None]
+) -> None:
+    # PostgreSQL refuses COPY FROM into a table under row-level security: into a staging table
+    # (LIKE the target: no policy, no index), then one INSERT … SELECT under the policy.
+    names = ", ".join(columns)
+    stage = f"pg_temp.bulk_{table.name}"
     # The psycopg connection of the session's transaction: same transaction, same tenant.
     dbapi = cast("psycopg.Connection[Any]", conn.connection.dbapi_connection)
     with dbapi.cursor() as cur:
         cur.execute(f"CREATE TEMP TABLE IF NOT EXISTS {stage} (LIKE {table.name}) ON COMMIT DROP")
         with cur.copy(f"COPY {stage} ({names}) FROM STDIN") as copy:
-            for row in rows:
-                out = values(row)
-                if json_at:
-                    out = list(out)
-                    for i in json_at:
-                        out[i] = _json(out[i])
-                copy.write_row(out)
+            write(copy)
         cur.execute(f"INSERT INTO {table.name} ({names}) SELECT {names} FROM {stage}")  # noqa: S608
         cur.execute(f"TRUNCATE {stage}")
 

@@ -28,12 +28,6 @@ class RunStatus(enum.StrEnum):
     FINISHED = "finished"
 
 
-class AssessmentReason(enum.StrEnum):
-    INITIAL = "initial"  # 当初賦課
-    CORRECTION = "correction"  # 更正 (地方税法17条の5: the facts changed)
-    CANCELLATION = "cancellation"  # 賦課の取消: no insured member in the year after all
-
-
 class NhiAssessmentRun(TenantScoped, Base):
     """One `jichitai nhi assess` run: its rates and how far it got (a crashed run resumes)."""
 
@@ -71,7 +65,7 @@ class NhiAssessment(TenantScoped, Base):
     fiscal_year: Mapped[int] = mapped_column(Integer)
     household_id: Mapped[uuid.UUID] = mapped_column(Uuid)
     revision: Mapped[int] = mapped_column(Integer)
-    reason: Mapped[str] = mapped_column(String(12))
+    reason: Mapped[str] = mapped_column(String(12))  # nhi.assessment_rules.AssessmentReason
     # The run whose rates apply (the annual run of the year, also for later corrections).
     run_id: Mapped[uuid.UUID] = mapped_column(Uuid)
     assessed_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -8,10 +8,20 @@ from __future__ import annotations
 
 import calendar
 import datetime as dt
+import enum
 from collections.abc import Iterable, Sequence
 
 from nhi.rules.ages import month_index, months_before_late_elderly, months_from_birth
 from nhi.rules.parameters import NhiParameters
+
+
+class AssessmentReason(enum.StrEnum):
+    """Why an assessment revision was written."""
+
+    INITIAL = "initial"  # 当初賦課
+    CORRECTION = "correction"  # 更正 (地方税法17条の5: the facts changed)
+    CANCELLATION = "cancellation"  # 賦課の取消: no insured member in the year after all
+
 
 MONTHS = 12
 # 普通徴収 of 国民健康保険税: eight 期, July to February (地方税法706条2項: the ordinance fixes

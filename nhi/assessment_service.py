@@ -36,7 +36,6 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-import math
 import multiprocessing
 import os
 import uuid
@@ -45,29 +44,51 @@ from collections.abc import Callable, Collection, Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
-from fractions import Fraction
 from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from core import audit
-from core.db import JsonText, bulk_insert, prepared_rows, reads_aside, run_lock, utcnow
+from core.db import (
+    JsonText,
+    bulk_insert,
+    copy_text_insert,
+    prepared_rows,
+    reads_aside,
+    run_lock,
+    utcnow,
+)
 from core.errors import Conflict, NotFound, ValidationFailed
 from core.ids import new_id
 from core.japanese.era import fiscal_year_label
+from core.processes import without_main_module
 from core.scoping import require_context
 from nhi import assessment_rules
 from nhi import repository as repo
 from nhi.assessment_models import (
-    AssessmentReason,
     NhiAssessment,
     NhiAssessmentMember,
     NhiAssessmentRun,
     RunStatus,
 )
+from nhi.assessment_rules import AssessmentReason
+from nhi.assessment_worker import (
+    ASSESSMENT_COLUMNS,
+    MEMBER_COLUMNS,
+    Known,
+    Produced,
+    RunRows,
+    Todo,
+    build,
+    household_of,
+    init_worker,
+    produce,
+    summary,
+    worker_ready,
+    yen,
+)
 from nhi.models import LossReason
-from nhi.rules.facts import Household, Member
 from nhi.rules.parameters import NhiParameters, load_parameters, supported_fiscal_years
 from nhi.rules.premium import HouseholdPremium, assess
 from nhi.rules.rates import NhiRates, check_rates
@@ -169,25 +190,6 @@ def _rules_birth(birth: dt.date | None, fiscal_year: int) -> dt.date:
     return birth or dt.date(fiscal_year - 30, 4, 1)
 
 
-def household_of(fiscal_year: int, facts: dict[str, Any]) -> Household:
-    """The rules' household from stored facts (the batch and every later read use this)."""
-    return Household(
-        fiscal_year=fiscal_year,
-        members=tuple(
-            Member(
-                birth_date=dt.date.fromisoformat(m["rules_birth_date"]),
-                income=m["income"],
-                salary_revenue=m["salary_revenue"],
-                pension_revenue=m["pension_revenue"],
-                insured=m["months"] > 0,
-                months=m["months"] or 12,
-                former_insured=m["former_insured"],
-            )
-            for m in facts["members"]
-        ),
-    )
-
-
 def rates_digest(rates: NhiRates) -> str:
     return hashlib.sha256(rates.model_dump_json().encode()).hexdigest()
 
@@ -232,9 +234,11 @@ class YearFacts:
         return Prepared(h, digest, text)
 
     def premium(self, p: Prepared) -> HouseholdPremium:
-        return assess(
-            household_of(self.fiscal_year, json.loads(p.facts)), self.rates, self.params, self.tax
-        )
+        return self.premium_of(json.loads(p.facts))
+
+    def premium_of(self, facts: dict[str, Any]) -> HouseholdPremium:
+        """The premium rules on a household's stored facts."""
+        return assess(household_of(self.fiscal_year, facts), self.rates, self.params, self.tax)
 
 
 _WHOLE_YEAR = frozenset(range(assessment_rules.MONTHS))
@@ -467,13 +471,6 @@ def add_income(session: Session, year: YearFacts, *, already: Collection[uuid.UU
 # --- writing -------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Known:
-    revision: int
-    inputs_hash: str
-    instalments: list[int]
-
-
 def _current(
     session: Session, fiscal_year: int, household_ids: Iterable[uuid.UUID] | None = None
 ) -> dict[uuid.UUID, Known]:
@@ -492,50 +489,6 @@ def _current(
     return current
 
 
-def _yen(amount: Fraction) -> int:
-    # 地方税法20条の4の2: no tax is levied in fractions of a yen (with rounding "none" too).
-    return max(0, math.floor(amount))
-
-
-# What the rules decide for one household, as stored: each component's amount and the reduction.
-Summary = tuple[dict[str, int], str]
-
-
-def summary(premium: HouseholdPremium) -> Summary:
-    """The stored figures of a premium: components rounded to the yen, the reduction rate."""
-    return (
-        {c.component.value: _yen(c.amount) for c in premium.components},
-        str(premium.reduction.rate),
-    )
-
-
-_worker_year: tuple[int, NhiRates, NhiParameters, TaxParameters] | None = None
-
-
-def _init_worker(fiscal_year: int, rates: dict[str, Any]) -> None:
-    global _worker_year
-    _worker_year = (
-        fiscal_year,
-        NhiRates.model_validate(rates),
-        load_parameters(fiscal_year),
-        load_tax_parameters(fiscal_year),
-    )
-
-
-def _worker_ready() -> bool:
-    return _worker_year is not None
-
-
-def _summaries_in_worker(facts: list[str]) -> list[Summary]:
-    """In a worker process: the premium rules on a slice of households (facts as JSON text,
-    which crosses the process boundary far cheaper than the objects)."""
-    assert _worker_year is not None, "worker not initialised"
-    fiscal_year, rates, params, tax = _worker_year
-    return [
-        summary(assess(household_of(fiscal_year, json.loads(f)), rates, params, tax)) for f in facts
-    ]
-
-
 def changed(prepared: list[Prepared], current: dict[uuid.UUID, Known]) -> list[Prepared]:
     """The households whose facts' hash differs from their revision in force (or who have none)."""
     out = []
@@ -549,84 +502,42 @@ def changed(prepared: list[Prepared], current: dict[uuid.UUID, Known]) -> list[P
 def _write(
     session: Session,
     year: YearFacts,
-    prepared: list[Prepared],
+    todo: list[Prepared],
     current: dict[uuid.UUID, Known],
-    run_id: uuid.UUID,
-    today: dt.date,
-    summaries: dict[uuid.UUID, Summary] | None = None,
-) -> tuple[int, int, int]:
-    """Assess and insert what changed; returns (created, revised, unchanged). ``summaries``
-    holds the rules' figures already computed in worker processes, if any."""
-    tenant_id = require_context(session).tenant_id
-    now = utcnow()
+    run: RunRows,
+    produced: list[tuple[list[uuid.UUID], Future[Produced]]] | None = None,
+) -> tuple[int, int]:
+    """Assess and insert the households whose facts changed (``todo``); returns (created,
+    revised). ``produced``: their rows as the worker processes built them, if they did."""
+    created = sum(1 for p in todo if p.household.household_id not in current)
+    if produced is not None:
+        assessments, members = [], []
+        for ids, future in produced:
+            part = future.result()
+            assessments.append(part.assessments)
+            members.append(part.members)
+            current.update(zip(ids, part.known, strict=True))
+        copy_text_insert(session, NhiAssessment, ASSESSMENT_COLUMNS, assessments)
+        copy_text_insert(session, NhiAssessmentMember, MEMBER_COLUMNS, members)
+        return created, len(todo) - created
     rows: list[dict[str, Any]] = []
     member_rows: list[dict[str, Any]] = []
-    created = revised = unchanged = 0
-    for p in prepared:
-        h = p.household
-        known = current.get(h.household_id)
-        if known is not None and known.inputs_hash == p.inputs_hash:
-            unchanged += 1
-            continue
-        if summaries is not None:
-            components, reduction_rate = summaries[h.household_id]
-        else:
-            components, reduction_rate = summary(year.premium(p))
-        total = sum(components.values())
-        if known is None:
-            created += 1
-            revision, reason = 1, AssessmentReason.INITIAL
-            plan = assessment_rules.instalments(total, year.fiscal_year)
-        else:
-            revised += 1
-            revision, reason = known.revision + 1, AssessmentReason.CORRECTION
-            plan = assessment_rules.instalments(
-                total, year.fiscal_year, previous=known.instalments, on=today
-            )
-        assessment_id = new_id()
-        insured = 0
-        for m in h.members:
-            if m.months:
-                insured += 1
-            if m.head or m.months:
-                member_rows.append(
-                    {
-                        "tenant_id": tenant_id,
-                        "id": new_id(),
-                        "assessment_id": assessment_id,
-                        "fiscal_year": year.fiscal_year,
-                        "household_id": h.household_id,
-                        "person_id": m.person_id,
-                        "head": m.head,
-                        "months": len(m.months),
-                    }
-                )
-        rows.append(
-            {
-                "tenant_id": tenant_id,
-                "id": assessment_id,
-                "fiscal_year": year.fiscal_year,
-                "household_id": h.household_id,
-                "revision": revision,
-                "reason": reason,
-                "run_id": run_id,
-                "assessed_at": now,
-                "inputs_hash": p.inputs_hash,
-                "reference_date": h.reference_date,
-                "head_person_id": h.head.person_id,
-                "nominal_head": not h.head.insured,
-                "insured": insured,
-                "reduction_rate": reduction_rate,
-                "components": components,
-                "total": total,
-                "instalments": plan,
-                "facts": p.facts,
-            }
+    for p in todo:
+        hid = p.household.household_id
+        facts = json.loads(p.facts)
+        built = build(
+            run,
+            Todo(hid, p.inputs_hash, p.facts, current.get(hid)),
+            facts,
+            summary(year.premium_of(facts)),
+            uuid.UUID,
         )
-        current[h.household_id] = Known(revision, p.inputs_hash, plan)
+        rows.append(dict(zip(ASSESSMENT_COLUMNS, built.assessment, strict=True)))
+        member_rows += (dict(zip(MEMBER_COLUMNS, m, strict=True)) for m in built.members)
+        current[hid] = built.known
     bulk_insert(session, NhiAssessment, rows)
     bulk_insert(session, NhiAssessmentMember, member_rows)
-    return created, revised, unchanged
+    return created, len(todo) - created
 
 
 def _cancel(
@@ -699,8 +610,9 @@ def _run_lock(session: Session, tenant_id: int, fiscal_year: int) -> Iterator[No
 @dataclass
 class _Chunk:
     households: list[uuid.UUID]
-    prepared: list[Prepared]
-    futures: list[tuple[list[uuid.UUID], Future[list[Summary]]]] | None
+    todo: list[Prepared]  # those whose facts changed
+    run: RunRows
+    produced: list[tuple[list[uuid.UUID], Future[Produced]]] | None
 
 
 def _pool(workers: int, fiscal_year: int, rates: NhiRates) -> ProcessPoolExecutor | None:
@@ -710,18 +622,25 @@ def _pool(workers: int, fiscal_year: int, rates: NhiRates) -> ProcessPoolExecuto
     pool = ProcessPoolExecutor(
         max_workers=workers,
         mp_context=multiprocessing.get_context("spawn"),
-        initializer=_init_worker,
+        initializer=init_worker,
         initargs=(fiscal_year, rates.model_dump(mode="json")),
     )
-    # A process is spawned per task submitted while none is idle: start them all now.
-    for _ in range(workers):
-        pool.submit(_worker_ready)
+    # A process is spawned per task submitted while none is idle: start them all now, without
+    # this process's main module (the CLI's or a script's), which a spawned process would
+    # otherwise import — seconds of the two cores the run shares — to use none of it.
+    with without_main_module():
+        for _ in range(workers):
+            pool.submit(worker_ready)
     return pool
 
 
 def _submit(
-    pool: ProcessPoolExecutor | None, todo: list[Prepared], workers: int
-) -> list[tuple[list[uuid.UUID], Future[list[Summary]]]] | None:
+    pool: ProcessPoolExecutor | None,
+    todo: list[Prepared],
+    run: RunRows,
+    current: dict[uuid.UUID, Known],
+    workers: int,
+) -> list[tuple[list[uuid.UUID], Future[Produced]]] | None:
     if pool is None:
         return None
     size = max(1, -(-len(todo) // workers))
@@ -729,7 +648,12 @@ def _submit(
     for start in range(0, len(todo), size):
         part = todo[start : start + size]
         ids = [p.household.household_id for p in part]
-        out.append((ids, pool.submit(_summaries_in_worker, [p.facts for p in part])))
+        # Ids and facts as plain text: they cross the process boundary far cheaper than UUIDs.
+        items = [
+            Todo(str(h), p.inputs_hash, str(p.facts), current.get(h))
+            for h, p in zip(ids, part, strict=True)
+        ]
+        out.append((ids, pool.submit(produce, run, items)))
     return out
 
 
@@ -739,23 +663,15 @@ def _commit_chunk(
     task: _Chunk,
     current: dict[uuid.UUID, Known],
     run: NhiAssessmentRun,
-    day: dt.date,
     done: int,
 ) -> int:
     """Write one chunk and commit it together with the run's cursor; returns households done."""
-    summaries: dict[uuid.UUID, Summary] | None = None
-    if task.futures is not None:
-        summaries = {}
-        for ids, future in task.futures:
-            summaries.update(zip(ids, future.result(), strict=True))
-    created, revised, unchanged = _write(
-        session, year, task.prepared, current, run.id, day, summaries
-    )
+    created, revised = _write(session, year, task.todo, current, task.run, task.produced)
     run.cursor = task.households[-1]
     run.processed += len(task.households)
     run.created += created
     run.revised += revised
-    run.unchanged += unchanged
+    run.unchanged += len(task.households) - len(task.todo)
     session.commit()
     return done + len(task.households)
 
@@ -776,9 +692,10 @@ def assess_year(
 
     The session must carry the tenant context and no open writes; each chunk is committed here.
     ``stop_after_chunks`` ends the run early as a crash would (tests of resuming use it).
-    ``workers`` > 1 runs the premium rules in that many processes while this one reads and
-    writes; by default one per core when at least ``POOL_FROM`` persons have ever been insured
-    here (starting processes costs seconds, so a small municipality's run keeps to one).
+    ``workers`` > 1 runs the premium rules and builds the rows (as COPY text) in that many
+    processes while this one reads and writes — on PostgreSQL; by default one per core when at
+    least ``POOL_FROM`` persons have ever been insured here (starting processes costs time, so
+    a small municipality's run keeps to this one).
     """
     check_fiscal_year(fiscal_year)
     rates = tenant_rates(params, fiscal_year)
@@ -807,7 +724,9 @@ def assess_year(
         else:
             # A resumed run finishes with the rates it started with.
             rates = NhiRates.model_validate(run.rates)
-        if workers is None:
+        if session.get_bind().dialect.name != "postgresql":
+            workers = 1  # the workers' rows are COPY text (core.db.copy_text_insert)
+        elif workers is None:
             # Every household has an insured member: never more households than persons.
             large = repo.count_persons_ever_insured(session) >= POOL_FROM
             workers = (os.cpu_count() or 1) if large else 1
@@ -839,15 +758,16 @@ def assess_year(
                 if stop_after_chunks is not None and chunks >= stop_after_chunks:
                     break
                 part = todo[begin : begin + chunk]
-                prepared = [year.prepare(year.households[h]) for h in part]
-                task = _Chunk(part, prepared, _submit(pool, changed(prepared, current), workers))
+                changes = changed([year.prepare(year.households[h]) for h in part], current)
+                rows = RunRows(tenant_id, fiscal_year, run.id, utcnow(), day)
+                task = _Chunk(part, changes, rows, _submit(pool, changes, rows, current, workers))
                 if pending is not None:
-                    done = _commit_chunk(session, year, pending, current, run, day, done)
+                    done = _commit_chunk(session, year, pending, current, run, done)
                     if progress is not None:
                         progress(done, len(households))
                 pending = task
             if pending is not None:
-                done = _commit_chunk(session, year, pending, current, run, day, done)
+                done = _commit_chunk(session, year, pending, current, run, done)
                 if progress is not None:
                     progress(done, len(households))
         finally:
@@ -971,7 +891,10 @@ def reassess(
         year = load_year(session, fiscal_year, rates, candidates)
     current = _current(session, fiscal_year, touched)
     prepared = [year.prepare(year.households[h]) for h in sorted(touched) if h in year.households]
-    created, revised, unchanged = _write(session, year, prepared, current, run.id, day)
+    todo = changed(prepared, current)
+    rows = RunRows(require_context(session).tenant_id, fiscal_year, run.id, utcnow(), day)
+    created, revised = _write(session, year, todo, current, rows)
+    unchanged = len(prepared) - len(todo)
     gone = [h for h in touched if h not in year.households]
     cancelled = _cancel(session, fiscal_year, gone, current, run.id, day)
     return created, revised + cancelled, unchanged
@@ -1036,7 +959,7 @@ def run_rates(session: Session, row: NhiAssessment) -> NhiRates:
 def rules_premium(row: NhiAssessment, rates: NhiRates) -> HouseholdPremium:
     """The rules' whole breakdown of a stored assessment, recomputed from its facts and rates."""
     premium = assess(household_of(row.fiscal_year, row.facts), rates)
-    if sum(_yen(c.amount) for c in premium.components) != row.total:
+    if sum(yen(c.amount) for c in premium.components) != row.total:
         # The rules or the parameter file changed since: showing the new figures under the old
         # assessment would misstate what was levied.
         raise ValidationFailed(

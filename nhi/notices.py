@@ -23,7 +23,8 @@ from forms.catalog import FormKind
 from forms.service import BatchItem, DocumentService, Issuer
 from nhi import assessment_rules
 from nhi import assessment_service as service
-from nhi.assessment_models import AssessmentReason, NhiAssessment
+from nhi.assessment_models import NhiAssessment
+from nhi.assessment_rules import AssessmentReason
 from nhi.simulation import SimulationResult, to_result
 from resident_records.queries import Postal, postal
 

@@ -27,7 +27,6 @@ import bisect
 import datetime as dt
 import functools
 import itertools
-import json
 import queue
 import random
 import threading
@@ -43,6 +42,7 @@ from sqlalchemy import Table, insert
 from sqlalchemy.orm import Session
 
 from core import audit
+from core import copytext as ct
 from core.crypto import MasterKeyRing, TenantKeys
 from core.errors import NotFound, ValidationFailed
 from core.japanese.checkdigits import lg_code_check_digit, my_number_check_digit, with_m11
@@ -1569,25 +1569,6 @@ class _Writer(Protocol):
     def close(self) -> None: ...
 
 
-_N: Final = "\\N"  # NULL in COPY's text format
-_T: Final = "t"
-_F: Final = "f"
-
-
-def _json(value: Any) -> str:
-    # json.dumps as SQLAlchemy's JSON type does (ASCII escapes), then COPY's backslash escape.
-    return json.dumps(value).replace("\\", "\\\\")
-
-
-def _date(value: dt.date | None) -> str:
-    return _N if value is None else value.isoformat()
-
-
-def _bytea(value: bytes | None) -> str:
-    # bytea's hex input (\x…), its backslash doubled for COPY's text format.
-    return _N if value is None else "\\\\x" + value.hex()
-
-
 class _CopyChunk:
     """COPY text lines (tab-separated, \\N for NULL), built as the rows are."""
 
@@ -1627,8 +1608,8 @@ class _CopyChunk:
     ) -> None:
         self.events.append(
             f"{self.t}\t{eid}\t{kind}\t{effective.isoformat()}\t{notified.isoformat()}\t"
-            f"{self._ts(at)}\t{GENERATOR_ACTOR.id}\t0\t{hid}\t{_json(person_ids)}\t{_N}\t"
-            f"{_json(details)}\n"
+            f"{self._ts(at)}\t{GENERATOR_ACTOR.id}\t0\t{hid}\t{ct.json_value(person_ids)}\t{ct.NULL}\t"
+            f"{ct.json_value(details)}\n"
         )
 
     def version(
@@ -1648,8 +1629,8 @@ class _CopyChunk:
     ) -> None:
         self.versions.append(
             f"{self.t}\t{vid}\t{pid}\t{eid}\t{kind}\t{effective.isoformat()}\t{self._ts(at)}\t"
-            f"{status}\t{_json(data)}\t{hid}\t{_bytea(cipher)}\t{code}\t"
-            f"{_date(m.birth_value)}\t{m.sex}\t{_F if m.foreign is None else _T}\t"
+            f"{status}\t{ct.json_value(data)}\t{hid}\t{ct.bytea(cipher)}\t{code}\t"
+            f"{ct.date(m.birth_value)}\t{m.sex}\t{ct.boolean(m.foreign is not None)}\t"
             f"{m.relationship}\n"
         )
 
@@ -1669,10 +1650,10 @@ class _CopyChunk:
         index: str | None,
     ) -> None:
         self.current_rows.append(
-            f"{self.t}\t{pid}\t{vid}\t{atena}\t{status}\t{since.isoformat()}\t{_date(until)}\t"
+            f"{self.t}\t{pid}\t{vid}\t{atena}\t{status}\t{since.isoformat()}\t{ct.date(until)}\t"
             f"{hid}\t{m.relationship}\t{m.family_name}\t{m.given_name}\t{keys[0]}\t{keys[1]}\t"
-            f"{keys[2]}\t{_date(m.birth_value)}\t{m.sex}\t{_F if m.foreign is None else _T}\t"
-            f"{plan.machiaza_code}\t{plan.banchi}\t{juminhyo}\t{index or _N}\n"
+            f"{keys[2]}\t{ct.date(m.birth_value)}\t{m.sex}\t{ct.boolean(m.foreign is not None)}\t"
+            f"{plan.machiaza_code}\t{plan.banchi}\t{juminhyo}\t{index or ct.NULL}\n"
         )
 
     def payload(self) -> list[bytes]:

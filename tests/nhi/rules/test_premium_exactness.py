@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 
-from nhi.assessment_service import summary
+from nhi.assessment_worker import summary
 from nhi.rules.ages import child_support_exempt, long_term_care_months, preschool
 from nhi.rules.facts import Household, Member
 from nhi.rules.income import member_income
