@@ -39,7 +39,7 @@ import json
 import multiprocessing
 import os
 import uuid
-from collections import defaultdict
+from collections import defaultdict, deque
 from collections.abc import Callable, Collection, Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
 from contextlib import contextmanager
@@ -103,6 +103,7 @@ from tenancy.parameters import TenantParameters
 from tenancy.repository import scoped_by_param
 
 CHUNK = 2_000
+AHEAD = 2  # chunks handed to the workers before the oldest is written
 POOL_FROM = 20_000  # persons ever insured before worker processes pay for their start
 LOCK_NAMESPACE = 7302  # pg_advisory_lock(namespace, key): the inhabitant tax uses 7301
 CANCELLED_HASH = "cancelled"
@@ -288,21 +289,23 @@ def _households(
     — insured all year, in the household of 1 April — takes no rule call it does not need, and
     each person's facts are looked up once."""
     start, end = params.fiscal_year_start, params.fiscal_year_end
-    spans: dict[uuid.UUID, list[tuple[dt.date, dt.date | None]]] = defaultdict(list)
-    left_at_75: set[uuid.UUID] = set()
-    for pid, acquired, lost, reason in periods:
+    # Keyed by the ids' integers: a UUID hashes in Python, an int in C — and this function looks
+    # up each of hundreds of thousands of persons a dozen times.
+    spans: dict[int, list[tuple[dt.date, dt.date | None]]] = defaultdict(list)
+    left_at_75: set[int] = set()
+    for person, acquired, lost, reason in periods:
         if lost is not None and lost <= start:
             if reason == LossReason.AGE_75:
-                left_at_75.add(pid)
+                left_at_75.add(person.int)
             continue
-        spans[pid].append((acquired, lost))
-    on_april = {r.person_id: r for r in april}
+        spans[person.int].append((acquired, lost))
+    on_april = {r.person_id.int: r for r in april}
 
     # Each insured person's first day in the year and their entry on that day.
-    entry: dict[uuid.UUID, ResidentOn] = {}
-    raw: dict[uuid.UUID, frozenset[int]] = {}  # months insured, before birth and 75 are applied
-    later: dict[dt.date, list[uuid.UUID]] = defaultdict(list)
-    first_day: dict[uuid.UUID, dt.date] = {}
+    entry: dict[int, ResidentOn] = {}
+    raw: dict[int, frozenset[int]] = {}  # months insured, before birth and 75 are applied
+    later: dict[dt.date, list[int]] = defaultdict(list)
+    first_day: dict[int, dt.date] = {}
     for pid, own in spans.items():
         if len(own) == 1 and own[0][0] <= start and (own[0][1] is None or own[0][1] > end):
             insured, first = _WHOLE_YEAR, start  # insured before April and after March
@@ -319,9 +322,9 @@ def _households(
         else:
             later[first].append(pid)
     for day, ids in sorted(later.items()):
-        for r in _residents(session, day, person_ids=ids):
-            entry[r.person_id] = r
-    months: dict[uuid.UUID, frozenset[int]] = {}
+        for r in _residents(session, day, person_ids=[uuid.UUID(int=i) for i in ids]):
+            entry[r.person_id.int] = r
+    months: dict[int, frozenset[int]] = {}
     whole_year: dict[dt.date | None, frozenset[int]] = {}  # by birth date: many share one
     for pid, r in entry.items():
         insured = raw[pid]
@@ -336,44 +339,46 @@ def _households(
             months[pid] = capped
 
     # Households and their reference dates: the earliest first day of their insured members.
-    insured_in: dict[uuid.UUID, list[uuid.UUID]] = defaultdict(list)
-    reference: dict[uuid.UUID, dt.date] = {}
+    insured_in: dict[uuid.UUID, list[int]] = defaultdict(list)
+    reference: dict[int, dt.date] = {}
     for pid in months:
         hid = entry[pid].household_id
         if hid is None:
             continue
         insured_in[hid].append(pid)
         day = first_day[pid]
-        known = reference.get(hid)
+        known = reference.get(hid.int)
         if known is None or day < known:
-            reference[hid] = day
+            reference[hid.int] = day
 
     # Who was in each household on its reference date: its head, and any 特定同一世帯所属者.
     # ``april`` holds the persons with a qualification (and, for a correction, the households'
     # members): a household whose head is not among them (擬制世帯主) is read whole.
-    heads: dict[uuid.UUID, ResidentOn] = {}
-    former: dict[uuid.UUID, dict[uuid.UUID, ResidentOn]] = defaultdict(dict)
+    heads: dict[int, ResidentOn] = {}
+    former: dict[int, dict[int, ResidentOn]] = defaultdict(dict)
 
     def there(r: ResidentOn) -> None:
         hid = r.household_id
         if hid is None:
             return
         if r.relationship == HEAD:
-            heads.setdefault(hid, r)
-        if r.person_id in left_at_75:
-            former[hid][r.person_id] = r
+            heads.setdefault(hid.int, r)
+        pid = r.person_id.int
+        if pid in left_at_75:
+            former[hid.int][pid] = r
 
     for r in april:
-        if r.household_id is not None and reference.get(r.household_id) == start:
+        if r.household_id is not None and reference.get(r.household_id.int) == start:
             there(r)
     by_day: dict[dt.date, list[uuid.UUID]] = defaultdict(list)
-    for hid, day in reference.items():
-        if day != start or hid not in heads:
+    for hid in insured_in:  # the households of ``reference``, as UUIDs
+        day = reference[hid.int]
+        if day != start or hid.int not in heads:
             by_day[day].append(hid)
     if headless is not None and start in by_day:
-        wanted = set(by_day.pop(start))
+        wanted = {h.int for h in by_day.pop(start)}
         for r in headless.result():
-            if r.household_id in wanted:
+            if r.household_id is not None and r.household_id.int in wanted:
                 there(r)
     for day, hids in sorted(by_day.items()):
         for r in _residents(session, day, household_ids=hids):
@@ -381,28 +386,29 @@ def _households(
 
     out: dict[uuid.UUID, HouseholdFacts] = {}
     for hid, insured_ids in insured_in.items():
-        head = heads.get(hid)
+        head = heads.get(hid.int)
         if head is not None:
-            head_id = head.person_id
+            head_id = head.person_id.int
         else:
             # No head on the register that day (cannot normally happen): the eldest insured.
             head_id = min(insured_ids, key=lambda p: (entry[p].birth_date or dt.date.max, p))
-        members: dict[uuid.UUID, MemberFacts] = {}
+        members: dict[int, MemberFacts] = {}
         for pid in insured_ids:
-            members[pid] = MemberFacts(pid, entry[pid].birth_date, pid == head_id, months[pid])
-        if head_id not in members:
+            r = entry[pid]
+            members[pid] = MemberFacts(r.person_id, r.birth_date, pid == head_id, months[pid])
+        if head is not None and head_id not in members:  # a 擬制世帯主
             members[head_id] = MemberFacts(
-                head_id,
-                head.birth_date if head else None,
+                head.person_id,
+                head.birth_date,
                 True,
                 frozenset(),
                 former_insured=head_id in left_at_75,
             )
-        for pid, r in former.get(hid, {}).items():
+        for pid, r in former.get(hid.int, {}).items():
             if pid not in members:
-                members[pid] = MemberFacts(pid, r.birth_date, False, frozenset(), True)
+                members[pid] = MemberFacts(r.person_id, r.birth_date, False, frozenset(), True)
         out[hid] = HouseholdFacts(
-            hid, reference[hid], tuple(sorted(members.values(), key=_member_order))
+            hid, reference[hid.int], tuple(sorted(members.values(), key=_member_order))
         )
     return out
 
@@ -751,23 +757,25 @@ def assess_year(
             done = len(households) - len(todo)
             if progress is not None:
                 progress(done, len(households))
-            # Chunk k+1 is prepared and handed to the workers before chunk k is written, so the
-            # rules run while the database writes; chunks are still committed in order.
-            pending: _Chunk | None = None
+            # Chunks k+1 and k+2 are prepared and handed to the workers before chunk k is
+            # written, so the rules run while the database writes (and a chunk that takes the
+            # workers longer does not stall the writing); chunks are still committed in order.
+            pending: deque[_Chunk] = deque()
             for chunks, begin in enumerate(range(0, len(todo), chunk)):
                 if stop_after_chunks is not None and chunks >= stop_after_chunks:
                     break
                 part = todo[begin : begin + chunk]
                 changes = changed([year.prepare(year.households[h]) for h in part], current)
                 rows = RunRows(tenant_id, fiscal_year, run.id, utcnow(), day)
-                task = _Chunk(part, changes, rows, _submit(pool, changes, rows, current, workers))
-                if pending is not None:
-                    done = _commit_chunk(session, year, pending, current, run, done)
+                pending.append(
+                    _Chunk(part, changes, rows, _submit(pool, changes, rows, current, workers))
+                )
+                if len(pending) > AHEAD:
+                    done = _commit_chunk(session, year, pending.popleft(), current, run, done)
                     if progress is not None:
                         progress(done, len(households))
-                pending = task
-            if pending is not None:
-                done = _commit_chunk(session, year, pending, current, run, done)
+            while pending:
+                done = _commit_chunk(session, year, pending.popleft(), current, run, done)
                 if progress is not None:
                     progress(done, len(households))
         finally:
