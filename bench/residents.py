@@ -12,7 +12,9 @@ their 町字 masters, then prints:
 * **kana-prefix search**: p50/p95 of 200 random 2–3 kana prefixes through
   ``resident_records.repository.search`` in the largest member (target p95 ≤ 20 ms);
 * **転入 per second**: 500 households through ``Register.move_in``, each its own unit of work and
-  commit, with audit entries, events and outbox rows (target ≥ 200/s).
+  commit, with audit entries, events and outbox rows (target ≥ 200/s), after 20 untimed: a
+  server process's first units of work compile and prepare its statements once, which a counter
+  pays once a day, not per household (the first 20 run at about half the steady rate).
 
 It prints figures and never asserts timings (the machine may be busy).
 """
@@ -47,6 +49,7 @@ DEFAULT_RESIDENTS = 1_000_000
 BASELINE_RESIDENTS = 20_000
 SEARCHES = 200
 MOVE_INS = 500
+WARM_UP = 20  # untimed move-ins first: statements compiled and prepared once per process
 LARGEST = "162116"  # 射水市
 ACTOR = audit.Actor("staff", "bench")
 
@@ -217,15 +220,17 @@ def bench_search(st: AppState, tenant_id: int) -> None:
 def bench_move_ins(st: AppState, tenant_id: int) -> None:
     commands = population.move_in_commands(
         LARGEST,
-        MOVE_INS,
+        WARM_UP + MOVE_INS,
         machiaza=loader.machiaza(LARGEST),
         home="富山県射水市",
         pools=loader.name_pools(),
         today=dt.date.today(),
     )
-    persons = sum(len(c.persons) for c in commands)
-    started = time.perf_counter()
-    for command in commands:
+    persons = sum(len(c.persons) for c in commands[WARM_UP:])
+    started = 0.0
+    for n, command in enumerate(commands):
+        if n == WARM_UP:
+            started = time.perf_counter()
         with UnitOfWork(st.session_factory, st.bus) as uow:
             uow.set_tenant(TenantContext(TenantId(tenant_id)))
             Register(uow, ACTOR, st.ring).move_in(command)
@@ -233,7 +238,7 @@ def bench_move_ins(st: AppState, tenant_id: int) -> None:
     seconds = time.perf_counter() - started
     print(
         f"[転入] {MOVE_INS} households ({persons} persons) through Register.move_in, "
-        "one unit of work and commit each (audit, events, outbox)"
+        f"one unit of work and commit each (audit, events, outbox), after {WARM_UP} untimed"
     )
     print(
         f"  {MOVE_INS / seconds:8.0f} households/s   {seconds / MOVE_INS * 1000:.1f} ms each"
