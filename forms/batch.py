@@ -18,6 +18,7 @@ from concurrent.futures import Future, ProcessPoolExecutor
 from itertools import islice
 from typing import Any
 
+from core.processes import without_main_module
 from forms.catalog import FormKind, spec
 from forms.engine import Renderer
 
@@ -58,6 +59,11 @@ class BatchRenderer:
             initializer=_init_worker,
             initargs=(dict(sources),),
         )
+        # A process is spawned per task submitted while none is idle: start them all now,
+        # without the caller's main module (the CLI's), which each would otherwise import to
+        # use none of it (core.processes).
+        with without_main_module():
+            self._started = [self._pool.submit(_worker_ready) for _ in range(self.workers)]
 
     def __enter__(self) -> BatchRenderer:
         return self
@@ -69,9 +75,8 @@ class BatchRenderer:
         self._pool.shutdown(wait=True, cancel_futures=True)
 
     def warm_up(self) -> None:
-        """Start every worker (imports, fonts) before timing or serving."""
-        futures = [self._pool.submit(_worker_ready) for _ in range(self.workers)]
-        for f in futures:
+        """Wait until every worker has started (imports, fonts), before timing or serving."""
+        for f in self._started:
             f.result()
 
     def _ordered(

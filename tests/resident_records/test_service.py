@@ -396,6 +396,32 @@ def test_card_move_in_keeps_the_electronic_transfer(env: Env) -> None:
     assert event.details["move_out_certificate"]["issuer"] == "162019"
 
 
+def test_a_machiaza_added_to_the_master_is_accepted_at_once_and_only_in_its_tenant(
+    env: Env,
+) -> None:
+    """The master's codes are read once per tenant and process; a code not among them is asked
+    again (a master may be extended meanwhile), and one tenant's codes never count for another."""
+    code = "470000-0042"
+
+    def move_in(r: Register) -> Any:
+        return r.move_in(
+            MoveInCommand(
+                effective_on=days_ago(1),
+                persons=[person()],
+                address=AddressInput(machiaza_code=code, banchi="1"),
+                previous_address=PREVIOUS,
+            )
+        )
+
+    env.fails(move_in, "unknown_machiaza")
+    with UnitOfWork(env.state.session_factory) as uow:
+        uow.set_tenant(env.ctx)
+        uow.session.add(Machiaza(code=code, name="新町", kana="シンマチ"))
+        uow.commit()
+    assert env.run(move_in).kind == "move_in"
+    Env(env.state, new_tenant(env.state)).fails(move_in, "unknown_machiaza")
+
+
 def test_move_in_to_an_unknown_machiaza_or_without_kana_is_refused(env: Env) -> None:
     env.fails(
         lambda r: r.move_in(
