@@ -25,7 +25,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 from sqlalchemy import JSON, BigInteger, Integer, String, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from core.db import Base, UTCDateTime, add_new, utcnow
+from core.db import Base, UTCDateTime, add_new, new_row, utcnow
 from core.scoping import TenantScoped, each_tenant, require_context
 
 if TYPE_CHECKING:
@@ -160,7 +160,8 @@ def record(
         # First entry of this tenant in this transaction: the head read under the chain lock
         # stays the head for the rest of the transaction.
         head = _locked_head(session, ctx.tenant_id) or (0, GENESIS_HASH)
-    entry = AuditEntry(
+    entry = new_row(
+        AuditEntry,
         tenant_id=ctx.tenant_id,
         seq=head[0] + 1,
         occurred_at=utcnow(),

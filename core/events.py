@@ -18,7 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import JSON, Index, Integer, String, Uuid, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from core.db import Base, UTCDateTime, utcnow
+from core.db import Base, UTCDateTime, new_row, utcnow
 from core.ids import new_id
 from core.scoping import TenantScoped, each_tenant
 
@@ -77,7 +77,8 @@ class OutboxMessage(TenantScoped, Base):
 
 
 def to_outbox(event: DomainEvent) -> OutboxMessage:
-    return OutboxMessage(
+    return new_row(
+        OutboxMessage,
         tenant_id=event.tenant_id,
         id=event.event_id,
         event_name=event.name,

@@ -19,7 +19,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from core import audit
-from core.db import add_new, bulk_insert, utcnow
+from core.db import add_new, bulk_insert, new_row, utcnow
 from core.errors import Conflict, ValidationFailed
 from core.events import DomainEvent
 from core.ids import new_id
@@ -234,7 +234,8 @@ class Qualifications:
         else:
             base = {"qualification_id": new_id(), "revision": 1}
         base.update(values)
-        version = NhiQualificationVersion(
+        version = new_row(
+            NhiQualificationVersion,
             id=new_id(),
             cause_kind=cause_kind.value,
             cause_id=cause_id,

@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 
 from core import audit
 from core.crypto import MasterKeyRing, TenantKeys
-from core.db import add_new, utcnow
+from core.db import add_new, new_row, utcnow
 from core.errors import Conflict, NotFound, ValidationFailed
 from core.ids import new_id
 from core.japanese.checkdigits import with_m11
@@ -155,7 +155,7 @@ class Register:
         if number is None:
             (number,) = self._next_numbers({HOUSEHOLD_SEQUENCE: 1})[HOUSEHOLD_SEQUENCE]
         # The id is set here, not by the flush: the rows that point at it go out in one flush.
-        h = Household(id=new_id(), household_number=number, version=1)
+        h = new_row(Household, id=new_id(), household_number=number, version=1)
         add_new(self.session, h)
         return h
 
@@ -260,7 +260,8 @@ class Register:
                 details["notifier"] = cmd.notifier
             if cmd.memo:
                 details["memo"] = cmd.memo
-        event = ResidencyEvent(
+        event = new_row(
+            ResidencyEvent,
             id=new_id(),
             kind=kind.value,
             effective_on=effective_on,
@@ -360,7 +361,8 @@ class Register:
         cipher: bytes | None,
     ) -> ResidentRecordVersion:
         birth = RegisterDate.from_json(data["birth_date"])
-        version = ResidentRecordVersion(
+        version = new_row(
+            ResidentRecordVersion,
             id=new_id(),  # the projection points at it before the flush assigns defaults
             person_id=person_id,
             event_id=event.id,
@@ -394,42 +396,48 @@ class Register:
             atena = person.atena_number
         else:
             cur, atena = person, person.atena_number
-        new = cur is None
-        if cur is None:
-            cur = ResidentCurrent(person_id=version.person_id, atena_number=atena)
         family_kana = data.get("family_name_kana") or ""
         given_kana = data.get("given_name_kana") or ""
         foreign = data.get("foreign") or {}
         # Foreign residents are found by their alphabet name and by their 通称's reading too.
         kana_source = family_kana + given_kana or (foreign.get("alias_name_kana") or "")
-        cur.version_id = version.id
-        cur.status = version.status
-        cur.household_id = version.household_id
-        cur.relationship = data.get("relationship")
-        cur.family_name = data["family_name"]
-        cur.given_name = data["given_name"]
-        cur.kana_key = search_key(kana_source) if kana_source else ""
-        cur.given_kana_key = search_key(given_kana) if given_kana else ""
-        cur.name_key = strip_variation_selectors(
-            (data["family_name"] + data["given_name"]).replace(" ", "").replace("\u3000", "")
-        )
-        cur.birth_date = version.birth_date
-        cur.sex = data.get("sex")
-        cur.is_foreign = bool(foreign)
-        cur.machiaza_code = data.get("machiaza_code")
-        cur.banchi = data.get("banchi")
-        cur.juminhyo_code = data.get("juminhyo_code")
-        if my_number is not None:
-            cur.my_number_index = self.keys.blind_index(my_number, context=MY_NUMBER_CONTEXT)
         became = data.get("became_resident_on")
-        cur.resident_from = dt.date.fromisoformat(became) if became else None
-        cur.resident_until = None
+        until = None
         if version.status == RecordStatus.REMOVED:
             removed = (data.get("removal") or {}).get("removed_on")
-            cur.resident_until = dt.date.fromisoformat(removed) if removed else version.effective_on
-        if new:
+            until = dt.date.fromisoformat(removed) if removed else version.effective_on
+        values: dict[str, Any] = {
+            "version_id": version.id,
+            "status": version.status,
+            "household_id": version.household_id,
+            "relationship": data.get("relationship"),
+            "family_name": data["family_name"],
+            "given_name": data["given_name"],
+            "kana_key": search_key(kana_source) if kana_source else "",
+            "given_kana_key": search_key(given_kana) if given_kana else "",
+            "name_key": strip_variation_selectors(
+                (data["family_name"] + data["given_name"]).replace(" ", "").replace("\u3000", "")
+            ),
+            "birth_date": version.birth_date,
+            "sex": data.get("sex"),
+            "is_foreign": bool(foreign),
+            "machiaza_code": data.get("machiaza_code"),
+            "banchi": data.get("banchi"),
+            "juminhyo_code": data.get("juminhyo_code"),
+            "resident_from": dt.date.fromisoformat(became) if became else None,
+            "resident_until": until,
+        }
+        if my_number is not None:
+            values["my_number_index"] = self.keys.blind_index(my_number, context=MY_NUMBER_CONTEXT)
+        if cur is None:
             # A new person's row is inserted once, complete; an existing one is updated.
-            add_new(self.session, cur)
+            add_new(
+                self.session,
+                new_row(ResidentCurrent, person_id=version.person_id, atena_number=atena, **values),
+            )
+            return
+        for key, value in values.items():
+            setattr(cur, key, value)
 
     def _data_for(
         self,
@@ -555,7 +563,7 @@ class Register:
             self._check_heads(newcomers, existing, "persons")
             numbers = self._next_numbers({ATENA_SEQUENCE: len(cmd.persons)})
         persons = [
-            Person(id=new_id(), atena_number=n, kind=PersonKind.RESIDENT)
+            new_row(Person, id=new_id(), atena_number=n, kind=PersonKind.RESIDENT)
             for n in numbers[ATENA_SEQUENCE]
         ]
         add_new(self.session, *persons)
@@ -614,7 +622,7 @@ class Register:
                 "person.birth_date", "出生の異動日と生年月日が一致しません。", "birth_date_mismatch"
             )
         (number,) = self._next_numbers({ATENA_SEQUENCE: 1})[ATENA_SEQUENCE]
-        person = Person(id=new_id(), atena_number=number, kind=PersonKind.RESIDENT)
+        person = new_row(Person, id=new_id(), atena_number=number, kind=PersonKind.RESIDENT)
         add_new(self.session, person)
         event = self._event(
             EventKind.BIRTH,
@@ -651,7 +659,7 @@ class Register:
         if cmd.foreign is None and not (cmd.family_name_kana and cmd.given_name_kana):
             raise _field_error("family_name_kana", "振り仮名を入力してください。", "missing_kana")
         (number,) = self._next_numbers({ATENA_SEQUENCE: 1})[ATENA_SEQUENCE]
-        person = Person(id=new_id(), atena_number=number, kind=PersonKind.NON_RESIDENT)
+        person = new_row(Person, id=new_id(), atena_number=number, kind=PersonKind.NON_RESIDENT)
         add_new(self.session, person)
         event = self._event(
             EventKind.NON_RESIDENT_REGISTRATION,

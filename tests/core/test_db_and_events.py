@@ -8,6 +8,7 @@ from typing import Any, ClassVar
 
 import pytest
 from sqlalchemy import func, select, text
+from sqlalchemy import inspect as sqlalchemy_inspect
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -19,6 +20,7 @@ from core.db import (
     among_param,
     bulk_insert,
     make_engine,
+    new_row,
     pending_rows,
     prepared_rows,
     reads_aside,
@@ -314,6 +316,31 @@ def test_queued_rows_get_tenant_and_defaults_are_read_back_and_commit_once(state
         assert pending_rows(uow.session, OutboxMessage) == []
         uow.commit()
     assert _outbox_count(state, tid) == 1
+
+
+def test_a_row_made_by_new_row_reads_queues_and_is_written_as_a_constructed_one(state) -> None:
+    """new_row: the values in the instance (read, inspected, queued), tenant and defaults added
+    by add_new, the row written at commit; anything but a column attribute is refused."""
+    tid = new_tenant(state)
+    with UnitOfWork(state.session_factory) as uow:
+        uow.set_tenant(TenantContext(TenantId(tid)))
+        msg = new_row(OutboxMessage, event_name="test.new_row", payload={"名": "値"})
+        assert msg.event_name == "test.new_row" and msg.published_at is None
+        assert sqlalchemy_inspect(msg).transient
+        add_new(uow.session, msg)
+        assert msg.tenant_id == tid and msg.id is not None and msg.attempts == 0
+        uow.commit()
+    with UnitOfWork(state.session_factory) as uow:
+        uow.set_tenant(TenantContext(TenantId(tid)))
+        stored = uow.session.scalars(select(OutboxMessage)).one()
+        assert (stored.id, stored.event_name, stored.payload, stored.attempts) == (
+            msg.id,
+            "test.new_row",
+            {"名": "値"},
+            0,
+        )
+    with pytest.raises(TypeError, match="not a column attribute: colour, size"):
+        new_row(OutboxMessage, event_name="x", size=1, colour="red")
 
 
 def test_a_prepared_statement_is_built_once_and_reads_each_sessions_own_tenant(state) -> None:
