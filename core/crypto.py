@@ -18,7 +18,7 @@ import hmac
 import json
 import os
 import struct
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, NamedTuple, cast
@@ -28,7 +28,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from sqlalchemy import LargeBinary, Select, String, Table, bindparam, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from core.db import Base, UTCDateTime, utcnow
+from core.db import Base, Statement, UTCDateTime, utcnow
 from core.scoping import TenantScoped, require_context
 
 KEY_BYTES = 32
@@ -260,6 +260,20 @@ class TenantKeys:
             result = self.session.connection().execute(_KEY_ROWS, {"tenant": tenant_id})
             self._rows_cache[tenant_id] = [KeyRow(*r) for r in result]
         return self._rows_cache[tenant_id]
+
+    def unread(self) -> Statement | None:
+        """The statement that reads this tenant's keys, when they have not been read yet: for a
+        caller to send with its own first statements (``core.db.rows_together``) and hand the
+        rows to :meth:`take_rows`."""
+        tenant_id = self._tenant()
+        if tenant_id in self._rows_cache:
+            return None
+        return _KEY_ROWS, {"tenant": tenant_id}
+
+    def take_rows(self, rows: Sequence[tuple[Any, ...]]) -> None:
+        """The rows of the statement :meth:`unread` gave, read by the caller."""
+        self._active.clear()
+        self._rows_cache[self._tenant()] = [KeyRow(*r) for r in rows]
 
     def _forget(self) -> None:
         """Drop what was read of the keys: they are about to change or have just changed."""

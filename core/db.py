@@ -563,6 +563,78 @@ def prepared_rows(
     return scoped_rows(session, built_once(session, key, build), params)
 
 
+Statement = tuple[Any, Mapping[str, Any]]  # an executable built once, and its values
+
+
+def rows_together(session: Session, *statements: Statement) -> list[list[tuple[Any, ...]]]:
+    """Each statement's rows, all in one round trip on PostgreSQL (psycopg pipeline mode); on
+    SQLite one after another. In order: a statement sees what the ones before it did.
+
+    For the few statements a notification sends before it writes anything (its number counters,
+    its tenant's data keys), each a round trip of its own otherwise — ≈ 0.3 ms each on the
+    development machine, more than the database's work. The statements run on the session's
+    connection, in its transaction, without autoflush (like ``session.connection().execute``);
+    each is compiled once per process, so it must be built once too (``built_once`` or a
+    module constant) and bind plain values: an expanding IN is refused. The rows are as the
+    driver returns them: columns of types with a result processor (``UTCDateTime``) are refused
+    too, since that processing would be skipped."""
+    conn = session.connection()
+    if conn.dialect.name != "postgresql" or len(statements) < 2:
+        return [[tuple(r) for r in conn.execute(stmt, params)] for stmt, params in statements]
+    import psycopg  # only reached on psycopg connections
+
+    dbapi = cast("psycopg.Connection[Any]", conn.connection.dbapi_connection)
+    compiled = [_driver_statement(stmt, conn.dialect) for stmt, _ in statements]
+    cursors = [dbapi.cursor() for _ in statements]
+    try:
+        with dbapi.pipeline():
+            for cur, (sql, processors), (_, params) in zip(
+                cursors, compiled, statements, strict=True
+            ):
+                values = {}
+                for name, default, process in processors:
+                    value = params[name] if name in params or default is _REQUIRED else default
+                    values[name] = value if process is None else process(value)
+                cur.execute(sql, values)
+        return [cur.fetchall() for cur in cursors]
+    except psycopg.Error as exc:
+        # As SQLAlchemy wraps it; the values may be personal data: never in the message.
+        raise DBAPIError.instance(None, None, exc, psycopg.Error) from exc
+    finally:
+        for cur in cursors:
+            cur.close()
+
+
+_DriverStatement = tuple[str, list[tuple[str, Any, Callable[[Any], Any] | None]]]
+_driver_statements: dict[tuple[int, str], tuple[Any, _DriverStatement]] = {}
+_REQUIRED = object()  # a bind given no value where the statement was built
+
+
+def _driver_statement(stmt: Any, dialect: Dialect) -> _DriverStatement:
+    """``stmt`` as the dialect's SQL text, and each bind's name, default value and processor."""
+    key = (id(stmt), dialect.name)
+    found = _driver_statements.get(key)
+    if found is None or found[0] is not stmt:  # an id is reused only once its object is gone
+        compiled = stmt.compile(dialect=dialect)
+        # Each bind under the name the SQL text gives it (anonymous ones get theirs here).
+        binds = {name: b for b, name in compiled.bind_names.items()}
+        if any(b.expanding for b in binds.values()):
+            raise ValueError("rows_together: an expanding IN cannot be compiled ahead")
+        for column in stmt.exported_columns:
+            if column.type.dialect_impl(dialect).result_processor(dialect, None) is not None:
+                raise ValueError(f"rows_together: column {column.key} needs result processing")
+        processors = [
+            (
+                name,
+                _REQUIRED if b.required else b.value,
+                b.type.dialect_impl(dialect).bind_processor(dialect),
+            )
+            for name, b in binds.items()
+        ]
+        found = _driver_statements[key] = (stmt, (compiled.string, processors))
+    return found[1]
+
+
 ReadAside = Callable[..., "Future[Any]"]
 
 

@@ -25,7 +25,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
-from core.db import built_once
+from core.db import Statement, built_once, rows_together
 from core.scoping import require_context
 from resident_records.models import (
     Household,
@@ -79,6 +79,13 @@ def machiaza_names(session: Session, codes: set[str]) -> dict[str, Machiaza]:
 
 def advance_sequences(session: Session, counts: dict[str, int]) -> dict[str, int]:
     """Add to each named counter and return the new values (a missing counter is left out)."""
+    (rows,) = rows_together(session, advance_statement(session, counts))
+    return advanced(rows)
+
+
+def advance_statement(session: Session, counts: dict[str, int]) -> Statement:
+    """:func:`advance_sequences` as a statement to send with others (``core.db.rows_together``);
+    :func:`advanced` reads its rows."""
     names = tuple(sorted(counts))
     # The same one or two counters each time: built once (building took longer than running).
     stmt = built_once(session, ("counters", names), lambda: _advance_statement(names))
@@ -86,7 +93,11 @@ def advance_sequences(session: Session, counts: dict[str, int]) -> dict[str, int
     params["tenant"] = require_context(session).tenant_id
     # A Core statement on the session's connection: it names the tenant itself (and RLS
     # holds), and the ORM's bulk-UPDATE machinery would only add work to every notification.
-    return {name: int(value) for name, value in session.connection().execute(stmt, params).all()}
+    return stmt, params
+
+
+def advanced(rows: Sequence[tuple[Any, ...]]) -> dict[str, int]:
+    return {str(name): int(value) for name, value in rows}
 
 
 def _advance_statement(names: tuple[str, ...]) -> Any:
@@ -96,9 +107,11 @@ def _advance_statement(names: tuple[str, ...]) -> Any:
         value=s.name,
         else_=0,
     )
+    # The names as binds of their own, not one expanding IN: the statement is compiled once.
+    named = [bindparam(f"name_{i}", n, type_=s.name.type) for i, n in enumerate(names)]
     return (
         update(s)
-        .where(s.tenant_id == bindparam("tenant"), s.name.in_(names))
+        .where(s.tenant_id == bindparam("tenant"), s.name.in_(named))
         .values(next_value=s.next_value + added)
         .returning(s.name, s.next_value)
     )

@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 
 from core import audit
 from core.crypto import MasterKeyRing, TenantKeys
-from core.db import add_new, new_row, utcnow
+from core.db import add_new, new_row, rows_together, utcnow
 from core.errors import Conflict, NotFound, ValidationFailed
 from core.ids import new_id
 from core.japanese.checkdigits import with_m11
@@ -134,11 +134,24 @@ class Register:
 
     # --- numbers, persons, households ---------------------------------------------------------
 
-    def _next_numbers(self, counts: dict[str, int]) -> dict[str, list[str]]:
-        """宛名番号・世帯番号: sequential per municipality with the M11 check digit (J:130)."""
+    def _next_numbers(
+        self, counts: dict[str, int], *, with_keys: bool = False
+    ) -> dict[str, list[str]]:
+        """宛名番号・世帯番号: sequential per municipality with the M11 check digit (J:130).
+
+        ``with_keys``: the tenant's data keys are read in the same round trip, for a use case
+        that is about to encrypt a 個人番号 (the keys are read once per unit of work anyway)."""
         # One round trip for every counter asked for: the UPDATE takes the row locks and hands
         # back the new values.
-        ends = repo.advance_sequences(self.session, counts)
+        keys = self.keys.unread() if with_keys else None
+        if keys is None:
+            ends = repo.advance_sequences(self.session, counts)
+        else:
+            numbers, key_rows = rows_together(
+                self.session, repo.advance_statement(self.session, counts), keys
+            )
+            ends = repo.advanced(numbers)
+            self.keys.take_rows(key_rows)
         missing = [name for name in counts if name not in ends]
         if missing:  # the municipality's first number of this kind
             repo.ensure_sequences(self.session, missing)
@@ -553,15 +566,18 @@ class Register:
         notified = self._check_dates(cmd)
         self._check_address(cmd.address)
         newcomers = {uuid.uuid4(): p.relationship for p in cmd.persons}
+        encrypting = any(p.my_number is not None for p in cmd.persons)
         if cmd.join_household is None:
             self._check_heads(newcomers, [], "persons")
-            numbers = self._next_numbers({HOUSEHOLD_SEQUENCE: 1, ATENA_SEQUENCE: len(cmd.persons)})
+            numbers = self._next_numbers(
+                {HOUSEHOLD_SEQUENCE: 1, ATENA_SEQUENCE: len(cmd.persons)}, with_keys=encrypting
+            )
             household = self._new_household(numbers[HOUSEHOLD_SEQUENCE][0])
         else:
             household = self._claim_household(cmd.join_household)
             existing = repo.household_members(self.session, household.id, cmd.effective_on)
             self._check_heads(newcomers, existing, "persons")
-            numbers = self._next_numbers({ATENA_SEQUENCE: len(cmd.persons)})
+            numbers = self._next_numbers({ATENA_SEQUENCE: len(cmd.persons)}, with_keys=encrypting)
         persons = [
             new_row(Person, id=new_id(), atena_number=n, kind=PersonKind.RESIDENT)
             for n in numbers[ATENA_SEQUENCE]
@@ -621,7 +637,10 @@ class Register:
             raise _field_error(
                 "person.birth_date", "出生の異動日と生年月日が一致しません。", "birth_date_mismatch"
             )
-        (number,) = self._next_numbers({ATENA_SEQUENCE: 1})[ATENA_SEQUENCE]
+        numbers = self._next_numbers(
+            {ATENA_SEQUENCE: 1}, with_keys=cmd.person.my_number is not None
+        )
+        (number,) = numbers[ATENA_SEQUENCE]
         person = new_row(Person, id=new_id(), atena_number=number, kind=PersonKind.RESIDENT)
         add_new(self.session, person)
         event = self._event(
@@ -658,7 +677,8 @@ class Register:
             )
         if cmd.foreign is None and not (cmd.family_name_kana and cmd.given_name_kana):
             raise _field_error("family_name_kana", "振り仮名を入力してください。", "missing_kana")
-        (number,) = self._next_numbers({ATENA_SEQUENCE: 1})[ATENA_SEQUENCE]
+        numbers = self._next_numbers({ATENA_SEQUENCE: 1}, with_keys=cmd.my_number is not None)
+        (number,) = numbers[ATENA_SEQUENCE]
         person = new_row(Person, id=new_id(), atena_number=number, kind=PersonKind.NON_RESIDENT)
         add_new(self.session, person)
         event = self._event(

@@ -7,8 +7,9 @@ import uuid
 from typing import Any, ClassVar
 
 import pytest
-from sqlalchemy import func, select, text
+from sqlalchemy import bindparam, func, select, text, update
 from sqlalchemy import inspect as sqlalchemy_inspect
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -24,6 +25,7 @@ from core.db import (
     pending_rows,
     prepared_rows,
     reads_aside,
+    rows_together,
 )
 from core.errors import TenantMismatch
 from core.events import DomainEvent, EventBus, OutboxMessage, relay_outbox
@@ -341,6 +343,82 @@ def test_a_row_made_by_new_row_reads_queues_and_is_written_as_a_constructed_one(
         )
     with pytest.raises(TypeError, match="not a column attribute: colour, size"):
         new_row(OutboxMessage, event_name="x", size=1, colour="red")
+
+
+_COUNT_BY_NAME = (
+    select(func.count())
+    .select_from(OutboxMessage)
+    .where(
+        OutboxMessage.tenant_id == bindparam("tenant"),
+        OutboxMessage.event_name == bindparam("name"),
+    )
+)
+_NAMES_AFTER = (
+    select(OutboxMessage.event_name)
+    .where(
+        OutboxMessage.tenant_id == bindparam("tenant"),
+        OutboxMessage.event_name > bindparam("after"),
+    )
+    .order_by(OutboxMessage.event_name)
+)
+
+
+def test_statements_sent_together_give_each_its_own_rows_and_see_the_ones_before(
+    state,
+) -> None:
+    """rows_together: the rows of each statement as a separate execute gives them, in order,
+    under the session's tenant (RLS and the statements' own filter); an UPDATE sent first is
+    seen by a SELECT after it."""
+    mine, theirs = new_tenant(state), new_tenant(state)
+    for tid, names in ((mine, ["a.one", "a.two"]), (theirs, ["a.one"])):
+        with UnitOfWork(state.session_factory) as uow:
+            uow.set_tenant(TenantContext(TenantId(tid)))
+            for name in names:
+                add_new(uow.session, new_row(OutboxMessage, event_name=name, payload={}))
+            uow.commit()
+    bump = (
+        update(OutboxMessage)
+        .where(
+            OutboxMessage.tenant_id == bindparam("tenant"),
+            OutboxMessage.event_name == bindparam("name"),
+        )
+        .values(attempts=OutboxMessage.attempts + 1)
+        .returning(OutboxMessage.event_name, OutboxMessage.attempts)
+    )
+    seen = select(func.sum(OutboxMessage.attempts)).where(
+        OutboxMessage.tenant_id == bindparam("tenant")
+    )
+    with UnitOfWork(state.session_factory) as uow:
+        uow.set_tenant(TenantContext(TenantId(mine)))
+        bumped, counted, following, total = rows_together(
+            uow.session,
+            (bump, {"tenant": mine, "name": "a.two"}),
+            (_COUNT_BY_NAME, {"tenant": mine, "name": "a.one"}),
+            (_NAMES_AFTER, {"tenant": mine, "after": "a.one"}),
+            (seen, {"tenant": mine}),
+        )
+        assert bumped == [("a.two", 1)]
+        assert counted == [(1,)]  # not the other tenant's a.one
+        assert following == [("a.two",)]
+        assert total == [(1,)]
+        uow.commit()
+
+
+def test_a_statement_the_driver_cannot_run_as_compiled_once_is_refused() -> None:
+    """An expanding IN (its SQL depends on the values) and a column whose values SQLAlchemy
+    would convert (UTCDateTime) cannot be sent straight to the driver."""
+    dialect = postgresql.psycopg.dialect()  # type: ignore[attr-defined,no-untyped-call]
+    listed = select(OutboxMessage.id).where(OutboxMessage.event_name.in_(["a", "b"]))
+    with pytest.raises(ValueError, match="expanding IN"):
+        core_db._driver_statement(listed, dialect)
+    with pytest.raises(ValueError, match="created_at needs result processing"):
+        core_db._driver_statement(select(OutboxMessage.created_at), dialect)
+    named: list[Any] = [bindparam(f"n{i}", v) for i, v in enumerate(["a", "b"])]
+    sql, binds = core_db._driver_statement(
+        select(OutboxMessage.id).where(OutboxMessage.event_name.in_(named)), dialect
+    )
+    assert "IN (%(n0)s::VARCHAR, %(n1)s::VARCHAR)" in sql
+    assert [(name, default) for name, default, _ in binds] == [("n0", "a"), ("n1", "b")]
 
 
 def test_a_prepared_statement_is_built_once_and_reads_each_sessions_own_tenant(state) -> None:

@@ -62,7 +62,7 @@ from resident_records.schemas import (
     PersonInput,
     RemovalCommand,
 )
-from resident_records.service import Register
+from resident_records.service import ATENA_SEQUENCE, HOUSEHOLD_SEQUENCE, Register
 from tests.helpers import new_tenant
 
 T = TypeVar("T")
@@ -276,6 +276,26 @@ def test_move_in_creates_a_household_with_its_members(env: Env) -> None:
     assert event.household_ids == [hid]
     assert event.tenant_id == env.tenant_id
     assert event.residency_event_id == result.event_id
+
+
+def test_numbers_for_a_person_with_a_my_number_come_with_the_tenants_data_keys(env: Env) -> None:
+    """The number counters and the data keys in one round trip: the numbers follow on from the
+    last ones, and the keys read with them are the tenant's own, as a read of their own gives."""
+    env.move_in([person(my_number=my_number("23456789012"))])
+
+    def numbers(r: Register) -> tuple[dict[str, list[str]], Any, Any]:
+        got = r._next_numbers({ATENA_SEQUENCE: 2, HOUSEHOLD_SEQUENCE: 1}, with_keys=True)
+        assert r.keys.unread() is None  # read with the numbers
+        taken = r.keys._rows()
+        return got, taken, TenantKeys(r.session, r.ring)._rows()
+
+    got, taken, separately = env.run(numbers)
+    last = env.read(lambda s: repo.advance_sequences(s, {ATENA_SEQUENCE: 0, HOUSEHOLD_SEQUENCE: 0}))
+    atena, household = got[ATENA_SEQUENCE], got[HOUSEHOLD_SEQUENCE]
+    assert [int(n[:-1]) for n in atena] == [last[ATENA_SEQUENCE] - 2, last[ATENA_SEQUENCE] - 1]
+    assert [int(n[:-1]) for n in household] == [last[HOUSEHOLD_SEQUENCE] - 1]
+    assert all(is_valid_m11(n) for n in atena + household)
+    assert taken == separately and {k.purpose for k in taken} >= {"encryption", "blind_index"}
 
 
 def test_joining_an_existing_household_needs_its_current_version(env: Env) -> None:
