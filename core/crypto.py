@@ -18,7 +18,7 @@ import hmac
 import json
 import os
 import struct
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, NamedTuple, cast
@@ -256,9 +256,7 @@ class TenantKeys:
         # and go out in one flush later (the keys this session creates are flushed at once).
         tenant_id = self._tenant()
         if refresh or tenant_id not in self._rows_cache:
-            self._active.clear()
-            result = self.session.connection().execute(_KEY_ROWS, {"tenant": tenant_id})
-            self._rows_cache[tenant_id] = [KeyRow(*r) for r in result]
+            self.take_rows(self.session.connection().execute(_KEY_ROWS, {"tenant": tenant_id}))
         return self._rows_cache[tenant_id]
 
     def unread(self) -> Statement | None:
@@ -270,8 +268,8 @@ class TenantKeys:
             return None
         return _KEY_ROWS, {"tenant": tenant_id}
 
-    def take_rows(self, rows: Sequence[tuple[Any, ...]]) -> None:
-        """The rows of the statement :meth:`unread` gave, read by the caller."""
+    def take_rows(self, rows: Iterable[Sequence[Any]]) -> None:
+        """The rows of the statement :meth:`unread` gives, read here or by the caller."""
         self._active.clear()
         self._rows_cache[self._tenant()] = [KeyRow(*r) for r in rows]
 

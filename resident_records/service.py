@@ -144,14 +144,12 @@ class Register:
         # One round trip for every counter asked for: the UPDATE takes the row locks and hands
         # back the new values.
         keys = self.keys.unread() if with_keys else None
-        if keys is None:
-            ends = repo.advance_sequences(self.session, counts)
-        else:
-            numbers, key_rows = rows_together(
-                self.session, repo.advance_statement(self.session, counts), keys
-            )
-            ends = repo.advanced(numbers)
-            self.keys.take_rows(key_rows)
+        numbers, *key_rows = rows_together(
+            self.session, repo.advance_statement(self.session, counts), *([keys] if keys else [])
+        )
+        ends = repo.advanced(numbers)
+        if key_rows:
+            self.keys.take_rows(key_rows[0])
         missing = [name for name in counts if name not in ends]
         if missing:  # the municipality's first number of this kind
             repo.ensure_sequences(self.session, missing)
