@@ -711,14 +711,21 @@ def _drop_pending(session: Session, transaction: SessionTransaction) -> None:
         session.info.pop(_PENDING_KEY, None)
 
 
-def flush_inserts_pipelined(session: Session) -> None:
+def flush_inserts_pipelined(session: Session, *, commit: bool = False) -> None:
     """Write queued rows and flush pending INSERTs to PostgreSQL in one round trip (psycopg
-    pipeline mode).
+    pipeline mode) — with ``commit``, the transaction's COMMIT in that same round trip.
 
     A use case adds rows to several tables (the version, the projection, the event, the audit
     entry, the outbox message); sent one statement at a time each waits for the last. Only
     inserts are pipelined: an ORM UPDATE or DELETE is checked by its row count, which pipeline
-    mode reports only after the sync, so such a flush follows the pipeline. Elsewhere this is a
+    mode reports only after the sync, so such a flush follows the pipeline (and the COMMIT
+    follows it, as ``session.commit()`` sends it). A statement that fails in the pipeline
+    aborts the rest of it, the COMMIT included: nothing of the transaction is kept.
+
+    ``commit`` is for the end of a unit of work (``UnitOfWork.commit``), once everything it
+    does before committing is done; the caller then calls ``session.commit()``, which finds
+    nothing left to write and a transaction the driver already ended, and only does the ORM's
+    bookkeeping (psycopg's ``commit()`` is a no-op outside a transaction). Elsewhere this is a
     plain write and flush.
     """
     pending = session.info.get(_PENDING_KEY)
@@ -736,6 +743,10 @@ def flush_inserts_pipelined(session: Session) -> None:
             write_pending(session)
             if not (session.dirty or session.deleted):
                 session.flush()
+                # Nothing a flush hook may have left behind: the COMMIT would leave it out.
+                left = session.new or session.dirty or session.deleted
+                if commit and not (left or session.info.get(_PENDING_KEY)):
+                    cast("psycopg.Connection[Any]", dbapi).commit()
     except base_error as exc:
         # Errors surface at the sync, past SQLAlchemy's statement wrapper: wrap them as it
         # would (a unique violation is an IntegrityError on every database).

@@ -113,7 +113,7 @@ class UnitOfWork:
         while self._deferred:
             self._run_deferred()
             self._dispatch()
-        flush_inserts_pipelined(self.session)
+        flush_inserts_pipelined(self.session, commit=True)
         self.session.commit()
         self.committed = True
 

@@ -212,6 +212,55 @@ def test_a_failing_insert_in_the_one_round_trip_flush_keeps_nothing(state) -> No
     assert outbox == 0
 
 
+def _logins(state: Any, tid: int) -> list[str]:
+    with UnitOfWork(state.session_factory) as uow:
+        uow.set_tenant(TenantContext(TenantId(tid)))
+        return sorted(uow.session.scalars(select(Staff.login_id)))
+
+
+def test_the_commit_goes_with_the_inserts_and_is_durable_before_the_orms_bookkeeping(
+    state: Any,
+) -> None:
+    """On PostgreSQL the unit of work's COMMIT is sent in its inserts' round trip: once that
+    returns, another connection sees the rows, and ``session.commit()`` sends nothing more
+    (the driver's transaction has ended); elsewhere the session commits as always."""
+    tid = new_tenant(state)
+    with UnitOfWork(state.session_factory) as uow:
+        uow.set_tenant(TenantContext(TenantId(tid)))
+        uow.publish(ThingHappened(tenant_id=tid, what="一"))
+        uow.session.add(Staff(login_id="p1", display_name="一", password_hash="x", roles=[]))
+        uow._dispatch()
+        core_db.flush_inserts_pipelined(uow.session, commit=True)
+        if uow.session.get_bind().dialect.name == "postgresql":
+            # (SQLite's writer still holds its lock here: nobody else could read.)
+            assert _logins(state, tid) == ["p1"]
+        uow.session.commit()
+    assert _logins(state, tid) == ["p1"]
+
+
+def test_an_update_failing_after_the_pipelined_inserts_keeps_nothing(state: Any) -> None:
+    """An ORM UPDATE is flushed after the inserts' round trip (its row count is checked): the
+    COMMIT then waits for it, so an update that fails takes the inserts with it."""
+    tid = new_tenant(state)
+    with UnitOfWork(state.session_factory) as uow:
+        uow.set_tenant(TenantContext(TenantId(tid)))
+        for login in ("u1", "u2"):
+            uow.session.add(Staff(login_id=login, display_name="一", password_hash="x", roles=[]))
+        uow.commit()
+    with UnitOfWork(state.session_factory) as uow:
+        uow.set_tenant(TenantContext(TenantId(tid)))
+        uow.publish(ThingHappened(tenant_id=tid, what="二"))
+        uow.session.add(Staff(login_id="u3", display_name="三", password_hash="x", roles=[]))
+        staff = uow.session.scalars(select(Staff).where(Staff.login_id == "u2")).one()
+        staff.login_id = "u1"  # a duplicate login: the UPDATE fails
+        with pytest.raises(IntegrityError):
+            uow.commit()
+    assert _logins(state, tid) == ["u1", "u2"]
+    with UnitOfWork(state.session_factory) as uow:
+        uow.set_tenant(TenantContext(TenantId(tid)))
+        assert uow.session.scalar(select(func.count()).select_from(OutboxMessage)) == 0
+
+
 def _outbox_rows(tenant_id: int, n: int) -> list[dict[str, object]]:
     return [
         {"tenant_id": tenant_id, "event_name": f"test.bulk_{i}", "payload": {"i": i, "名": "値"}}
