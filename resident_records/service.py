@@ -140,16 +140,24 @@ class Register:
         """宛名番号・世帯番号: sequential per municipality with the M11 check digit (J:130).
 
         ``with_keys``: the tenant's data keys are read in the same round trip, for a use case
-        that is about to encrypt a 個人番号 (the keys are read once per unit of work anyway)."""
+        that is about to encrypt a 個人番号 (the keys are read once per unit of work anyway).
+        Every use case that numbers records an audit entry: the audit chain's lock and head go
+        in that round trip too (``audit.chain_statements``)."""
         # One round trip for every counter asked for: the UPDATE takes the row locks and hands
         # back the new values.
         keys = self.keys.unread() if with_keys else None
-        numbers, *key_rows = rows_together(
-            self.session, repo.advance_statement(self.session, counts), *([keys] if keys else [])
+        chain = audit.chain_statements(self.session)
+        numbers, *rest = rows_together(
+            self.session,
+            repo.advance_statement(self.session, counts),
+            *([keys] if keys else []),
+            *chain,
         )
         ends = repo.advanced(numbers)
-        if key_rows:
-            self.keys.take_rows(key_rows[0])
+        if keys:
+            self.keys.take_rows(rest[0])
+        if chain:
+            audit.take_head(self.session, rest[-1])
         missing = [name for name in counts if name not in ends]
         if missing:  # the municipality's first number of this kind
             repo.ensure_sequences(self.session, missing)

@@ -21,12 +21,13 @@ from pathlib import Path
 from typing import Any, cast
 
 import pytest
-from sqlalchemy import Connection, Table, delete, insert, select, text, update
+from sqlalchemy import Connection, Table, delete, insert, literal_column, select, text, update
 from sqlalchemy.exc import DBAPIError
 from typer.testing import CliRunner, Result
 
 from core import audit
 from core.audit import AuditEntry, compute_hash
+from core.db import rows_together
 from core.migrate import append_only_trigger_sql
 from core.scoping import TenantContext, TenantId
 from core.settings import get_settings
@@ -472,7 +473,21 @@ def test_the_application_cannot_change_an_entry_through_the_orm(state, database)
 # --- concurrency ---------------------------------------------------------------------------------
 
 
-def test_concurrent_appends_keep_one_gapless_chain(state) -> None:
+_ONE = select(literal_column("1"))  # a statement a use case sends first anyway
+
+
+def _head_early(session: Any) -> None:
+    """As a registration does: the chain's lock and head with its first statements."""
+    chain = audit.chain_statements(session)
+    *_rows, head = rows_together(session, (_ONE, {}), *chain)
+    if chain:
+        audit.take_head(session, head)
+
+
+@pytest.mark.parametrize("early", [False, True], ids=["head-when-recording", "head-sent-early"])
+def test_concurrent_appends_keep_one_gapless_chain(state, early: bool) -> None:
+    """Two writers of one tenant's chain; with ``early`` one of them takes the chain's lock and
+    head in the round trip of its first statements (audit.chain_statements)."""
     tid = new_tenant(state)
     threads, per_thread = 2, 25
     start = threading.Barrier(threads)
@@ -482,6 +497,8 @@ def test_concurrent_appends_keep_one_gapless_chain(state) -> None:
         for i in range(per_thread):
             with UnitOfWork(state.session_factory) as uow:
                 uow.set_tenant(TenantContext(TenantId(tid)))
+                if early and worker == 0:
+                    _head_early(uow.session)
                 audit.record(
                     uow.session,
                     actor=audit.Actor("staff", f"worker{worker}"),
@@ -506,3 +523,30 @@ def test_concurrent_appends_keep_one_gapless_chain(state) -> None:
     assert [seq for seq, _details in entries] == list(range(1, len(entries) + 1))
     written = {(d["worker"], d["i"]) for _seq, d in entries if "worker" in d}
     assert written == {(w, i) for w in range(threads) for i in range(per_thread)}
+
+
+def test_the_chain_head_sent_early_holds_the_lock_until_commit(state, database) -> None:
+    """Once a transaction has the chain's head (sent with its first statements) it records on
+    it without another read, and holds the chain's lock until it ends."""
+    tid = new_tenant(state)
+    with UnitOfWork(state.session_factory) as uow:
+        uow.set_tenant(TenantContext(TenantId(tid)))
+        before = audit.record(uow.session, actor=audit.Actor("staff", "a"), action="one")
+        uow.commit()
+    with UnitOfWork(state.session_factory) as uow:
+        uow.set_tenant(TenantContext(TenantId(tid)))
+        _head_early(uow.session)
+        assert audit.chain_statements(uow.session) == []  # known for the rest of it
+        if database.kind == "postgresql":
+            with state.engine.connect() as other:
+                taken = other.execute(
+                    text("SELECT pg_try_advisory_xact_lock(:c, :t)"),
+                    {"c": audit._LOCK_CLASS, "t": tid},
+                ).scalar()
+                other.rollback()
+            assert taken is False
+        entry = audit.record(uow.session, actor=audit.Actor("staff", "b"), action="two")
+        uow.commit()
+    assert (entry.seq, entry.prev_hash) == (before.seq + 1, before.entry_hash)
+    result = _verify_current(state, tid)
+    assert result.ok, result.reason
