@@ -44,7 +44,7 @@ from collections.abc import Callable, Collection, Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -149,10 +149,9 @@ def tenant_rates(params: TenantParameters, fiscal_year: int) -> NhiRates:
 # --- the facts of a year -------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class MemberFacts:
+class MemberFacts(NamedTuple):
     """One member of an NHI household for the year: the head, an insured person, or a
-    特定同一世帯所属者."""
+    特定同一世帯所属者. (Tuples: a run builds one per insured person of the municipality.)"""
 
     person_id: uuid.UUID
     birth_date: dt.date | None
@@ -165,8 +164,7 @@ class MemberFacts:
         return bool(self.months)
 
 
-@dataclass(frozen=True)
-class HouseholdFacts:
+class HouseholdFacts(NamedTuple):
     household_id: uuid.UUID
     reference_date: dt.date
     members: tuple[MemberFacts, ...]  # the head first
