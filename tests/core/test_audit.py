@@ -21,7 +21,17 @@ from pathlib import Path
 from typing import Any, cast
 
 import pytest
-from sqlalchemy import Connection, Table, delete, insert, literal_column, select, text, update
+from sqlalchemy import (
+    Connection,
+    Select,
+    Table,
+    delete,
+    insert,
+    literal_column,
+    select,
+    text,
+    update,
+)
 from sqlalchemy.exc import DBAPIError
 from typer.testing import CliRunner, Result
 
@@ -473,7 +483,7 @@ def test_the_application_cannot_change_an_entry_through_the_orm(state, database)
 # --- concurrency ---------------------------------------------------------------------------------
 
 
-_ONE = select(literal_column("1"))  # a statement a use case sends first anyway
+_ONE: Select[Any] = select(literal_column("1"))  # a statement a use case sends first anyway
 
 
 def _head_early(session: Any) -> None:
