@@ -21,11 +21,11 @@ from fractions import Fraction
 from typing import Any, NamedTuple
 
 from core import copytext as ct
-from core.ids import new_id
+from core.ids import new_id, new_id_text
 from nhi import assessment_rules
 from nhi.assessment_rules import AssessmentReason
 from nhi.rules.facts import Household, Member
-from nhi.rules.parameters import NhiParameters, load_parameters
+from nhi.rules.parameters import Component, NhiParameters, load_parameters
 from nhi.rules.premium import HouseholdPremium, assess
 from nhi.rules.rates import NhiRates
 from tax.rules.parameters import TaxParameters
@@ -109,10 +109,15 @@ def yen(amount: Fraction) -> int:
     return max(0, math.floor(amount))
 
 
+_NAMES = {c: c.value for c in Component}
+
+
 def summary(premium: HouseholdPremium) -> Summary:
     """The stored figures of a premium: components rounded to the yen, the reduction rate."""
     return (
-        {c.component.value: yen(c.amount) for c in premium.components},
+        # yen(c.amount) on the integers the amount is read from: floor(scaled / D) is
+        # scaled // D, without building the Fraction (a batch rounds every component).
+        {_NAMES[c.component]: max(0, c.scaled.amount // c.denominator) for c in premium.components},
         str(premium.reduction.rate),
     )
 
@@ -142,10 +147,12 @@ def build(
     facts: dict[str, Any],
     figures: Summary,
     person: Callable[[str], Any],
+    new_key: Callable[[], Any] = new_id,
 ) -> Built:
     """地方税法706条・17条の5: the revision recording a household's premium — the first
     (当初賦課, instalments spread over the eight 期) or a correction (更正, keeping what was due
-    before ``run.today``). ``person`` turns a person id of the facts into the id column's value.
+    before ``run.today``). ``person`` turns a person id of the facts into the id column's value;
+    ``new_key`` makes the rows' ids (UUIDs, or their text for COPY text).
     """
     components, reduction_rate = figures
     total = sum(components.values())
@@ -158,7 +165,7 @@ def build(
         plan = assessment_rules.instalments(
             total, run.fiscal_year, previous=known.instalments, on=run.today
         )
-    assessment_id = new_id()
+    assessment_id = new_key()
     members = facts["members"]  # the head first
     insured = 0
     member_rows = []
@@ -170,7 +177,7 @@ def build(
             member_rows.append(
                 (
                     run.tenant_id,
-                    new_id(),
+                    new_key(),
                     assessment_id,
                     run.fiscal_year,
                     todo.household_id,
@@ -247,7 +254,7 @@ def produce(run: RunRows, todo: Sequence[Todo]) -> Produced:
     for item in todo:
         facts = json.loads(item.facts)
         figures = summary(assess(household_of(fiscal_year, facts), rates, params, tax))
-        built = build(run, item, facts, figures, _same)
+        built = build(run, item, facts, figures, _same, new_id_text)
         (tenant, aid, year, hid, revision, reason, _r, _a, digest, reference, head) = (
             built.assessment[:11]
         )

@@ -7,7 +7,7 @@ import threading
 import time
 import uuid
 
-from core.ids import new_id
+from core.ids import new_id, new_id_text
 
 
 def test_an_id_is_a_version_7_uuid_carrying_the_time() -> None:
@@ -61,3 +61,16 @@ def test_a_forked_child_does_not_repeat_its_parents_ids() -> None:
     assert {c.int & ((1 << 62) - 1) for c in child}.isdisjoint(
         {p.int & ((1 << 62) - 1) for p in parent}
     )
+
+
+def test_an_id_as_text_is_the_canonical_text_of_a_version_7_uuid() -> None:
+    before = new_id()
+    texts = [new_id_text() for _ in range(1_000)]
+    after = new_id()
+    for text in texts:
+        parsed = uuid.UUID(text)
+        assert str(parsed) == text  # lower-case hex, dashes where the canonical form has them
+        assert parsed.version == 7 and parsed.variant == uuid.RFC_4122
+    ordered = [before, *(uuid.UUID(t) for t in texts), after]
+    assert [u.int >> 80 for u in ordered] == sorted(u.int >> 80 for u in ordered)  # the clock
+    assert len(set(texts)) == len(texts)

@@ -67,7 +67,7 @@ def same_ids(monkeypatch: pytest.MonkeyPatch) -> Any:
 
     def restart() -> None:
         counter = itertools.count(1)
-        monkeypatch.setattr(worker, "new_id", lambda: uuid.UUID(int=next(counter)))
+        monkeypatch.setattr(worker, "new_id_text", lambda: str(uuid.UUID(int=next(counter))))
 
     restart()
     return restart
@@ -97,7 +97,7 @@ def test_the_copy_text_is_the_built_rows_column_by_column(
     same_ids()
     _y, rates, params, tax = worker._worker_year or (None, None, None, None)
     figures = worker.summary(assess(worker.household_of(YEAR, FACTS), rates, params, tax))  # type: ignore[arg-type]
-    built = worker.build(run, item, FACTS, figures, str)
+    built = worker.build(run, item, FACTS, figures, str, worker.new_id_text)
 
     [line] = produced.assessments.splitlines()
     assert line.split("\t") == [_copy_value(v) for v in built.assessment]
