@@ -6,6 +6,7 @@ import datetime as dt
 import itertools
 import json
 import uuid
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -65,9 +66,14 @@ def _copy_value(value: Any) -> str:
 def same_ids(monkeypatch: pytest.MonkeyPatch) -> Any:
     """Row ids from a counter, restarted by calling the fixture's value: two builds, same ids."""
 
-    def restart() -> None:
+    def restart() -> Callable[[], str]:
         counter = itertools.count(1)
-        monkeypatch.setattr(worker, "new_id_text", lambda: str(uuid.UUID(int=next(counter))))
+
+        def key() -> str:
+            return str(uuid.UUID(int=next(counter)))
+
+        monkeypatch.setattr(worker, "new_id_text", key)
+        return key
 
     restart()
     return restart
@@ -94,10 +100,10 @@ def test_the_copy_text_is_the_built_rows_column_by_column(
     item = worker.Todo(str(HOUSEHOLD), "ab" * 32, text, known)
 
     produced = worker.produce(run, [item])
-    same_ids()
+    key = same_ids()
     _y, rates, params, tax = worker._worker_year or (None, None, None, None)
     figures = worker.summary(assess(worker.household_of(YEAR, FACTS), rates, params, tax))  # type: ignore[arg-type]
-    built = worker.build(run, item, FACTS, figures, str, worker.new_id_text)
+    built = worker.build(run, item, FACTS, figures, str, key)
 
     [line] = produced.assessments.splitlines()
     assert line.split("\t") == [_copy_value(v) for v in built.assessment]
